@@ -1,0 +1,640 @@
+"""The application API: open a store, record facts, ask about subjects.
+
+>>> from saftale_core import Saftale, AgreementInitiated
+>>> app = Saftale.open(":memory:", recorded_by="anna")
+>>> receipt = app.record(AgreementInitiated(
+...     subject="rygestop", on="2019-03-12", by="SSG", title="Rygestop",
+...     origin="own_initiative", focus_areas=["forebyggelse"]))
+>>> app.agreement("rygestop").status
+'initiated'
+
+Every write checks the fact against the process first (see
+:mod:`saftale_core.process`); a refused fact raises
+:class:`~saftale_core.errors.RuleViolation` and records nothing.  Two writers
+on the same subject at once: one wins, the other gets
+:class:`~saftale_core.errors.ConcurrencyConflict` and may retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar, cast
+
+import attrs
+from eventsourcing.persistence import IntegrityError, PersistenceError
+
+from saftale_core.agreement import AGREEMENT, STATUSES, AgreementState
+from saftale_core.errors import (
+    ConcurrencyConflict,
+    RuleViolation,
+    RuleWarning,
+    SaftaleError,
+    StoreError,
+)
+from saftale_core.facts import Fact, Recorded, subject_id
+from saftale_core.generation import FollowUp, GenerationState, follow_up
+from saftale_core.history import ImportResult, Line, export_lines, read_lines
+from saftale_core.process import Context, NextStep
+from saftale_core.registry import Registry
+from saftale_core.store import StoreURL, default_url, open_event_store, parse_url
+from saftale_core.subjects import PROCESSES, EffectiveFact, decide, effective_facts, process_of
+from saftale_core.task import STATUSES as TASK_STATUSES
+from saftale_core.task import TASK, TaskState
+
+__all__ = [
+    "AgreementReport",
+    "HistoryEntry",
+    "Receipt",
+    "ReceivedSolution",
+    "Saftale",
+    "TaskReport",
+]
+
+Clock = Callable[[], dt.datetime]
+S = TypeVar("S")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@attrs.frozen
+class Receipt:
+    """What recording a fact gave: the stored record and any warnings (*shoulds* not met)."""
+
+    recorded: Recorded
+    warnings: tuple[RuleWarning, ...] = ()
+
+    @property
+    def fact(self) -> Fact:
+        return self.recorded.fact
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One recorded fact of a subject, as an audit shows it."""
+
+    position: int
+    fact: Fact
+    recorded_by: str
+    recorded_at: dt.datetime
+    corrected_by: tuple[int, ...] = ()
+    """Positions of the corrections that point at this fact (latest last)."""
+    in_force: bool = True
+    """False when a later correction replaced or retracted it."""
+
+
+@attrs.frozen
+class AgreementReport:
+    """Where a cooperation agreement stands, in the words an administrator uses."""
+
+    subject: str
+    title: str
+    status: str
+    """The status key (``"approved"``); :attr:`status_text` is the readable form."""
+    status_text: str
+    next_steps: tuple[NextStep, ...]
+    councils_total: int
+    councils_approved: tuple[str, ...]
+    councils_rejected: tuple[str, ...]
+    clusters_implementing: tuple[str, ...]
+    clusters_implemented: tuple[str, ...]
+    evaluation_due: str | None
+    evaluation_overdue: bool
+    state: AgreementState
+
+    @property
+    def approvals(self) -> str:
+        """E.g. ``"approved by 12 of 20 councils"``."""
+        return _approvals(self.councils_approved, self.councils_rejected, self.councils_total)
+
+
+@attrs.frozen
+class TaskReport:
+    """Where a development task stands, and how its solution spreads."""
+
+    subject: str
+    title: str
+    route: str
+    """``"ssg"`` (route 1a: SSG initiated) or ``"cluster"`` (route 1b: own initiative)."""
+    status: str
+    status_text: str
+    next_steps: tuple[NextStep, ...]
+    asked: tuple[str, ...]
+    accepted: tuple[str, ...]
+    declined: tuple[str, ...]
+    coordination: str | None
+    came_from: tuple[str, ...]
+    """The clusters the solution came from."""
+    spread_to: tuple[str, ...]
+    """The clusters SSG approved spreading it to."""
+    councils_total: int
+    councils_approved: tuple[str, ...]
+    councils_rejected: tuple[str, ...]
+    clusters_implementing: tuple[str, ...]
+    clusters_implemented: tuple[str, ...]
+    evaluation_due: str | None
+    evaluation_overdue: bool
+    state: TaskState
+
+    @property
+    def approvals(self) -> str:
+        """E.g. ``"approved by 12 of 20 councils"``."""
+        return _approvals(self.councils_approved, self.councils_rejected, self.councils_total)
+
+
+@attrs.frozen
+class ReceivedSolution:
+    """A solution a cluster has received: approved to spread to it."""
+
+    subject: str
+    title: str
+    came_from: tuple[str, ...]
+    status: str
+    """``"approved"`` (to spread), ``"implementing"`` or ``"implemented"`` in this cluster."""
+
+
+def _approvals(approved: Sequence[str], rejected: Sequence[str], total: int) -> str:
+    text = f"approved by {len(approved)} of {total} councils"
+    if rejected:
+        text += f", rejected by {len(rejected)}"
+    return text
+
+
+class Saftale:
+    """The history of a health agreement: record facts, ask what they add up to.
+
+    Open one with :meth:`open`.  ``registry`` defaults to the shipped registry
+    (Region Midtjylland 2019-2023); ``clock`` gives the recording time (UTC)
+    and is replaceable for tests; ``recorded_by`` is who enters facts unless a
+    call says otherwise.
+    """
+
+    def __init__(
+        self,
+        store: StoreURL,
+        *,
+        registry: Registry | None = None,
+        recorded_by: str | None = None,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self.store = store
+        self.registry = registry or Registry.default()
+        self.recorded_by = recorded_by or _default_user()
+        self.clock = clock
+        self.last_position = 0
+        """The store position of the last fact this instance recorded (for read-your-writes:
+        a read model that has reached it shows the write)."""
+        try:
+            self._app = open_event_store(store)
+        except SaftaleError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot open the store {store.display}: {_reason(exc)}") from None
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        registry: Registry | None = None,
+        recorded_by: str | None = None,
+        clock: Clock = _utcnow,
+    ) -> Saftale:
+        """Open (creating if needed) the store at ``url`` (default: :func:`default_url`)."""
+        return cls(
+            parse_url(default_url() if url is None else url),
+            registry=registry,
+            recorded_by=recorded_by,
+            clock=clock,
+        )
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self._app.close()
+
+    def __enter__(self) -> Saftale:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------
+
+    def record(self, fact: Fact, *, recorded_by: str | None = None) -> Receipt:
+        """Check ``fact`` against the rules and record it; all or nothing.
+
+        Raises :class:`RuleViolation` (nothing recorded) or
+        :class:`ConcurrencyConflict` (someone else wrote the subject meanwhile).
+        """
+        return self.record_many([fact], recorded_by=recorded_by)[0]
+
+    def record_many(
+        self, facts: Iterable[Fact], *, recorded_by: str | None = None
+    ) -> list[Receipt]:
+        """Check several facts in order, then record them in one transaction.
+
+        Each fact is checked against the store and the facts before it in the
+        batch; if one is refused, the error names it and nothing is recorded.
+        """
+        who = _check_recorder(recorded_by or self.recorded_by)
+        now = self.clock()
+        if now.tzinfo is None:
+            raise SaftaleError("the clock must give an aware datetime (UTC)")
+        pending: dict[str, list[Recorded]] = {}
+        ctx = Context(self.registry, now, self._kind_lookup(pending))
+        receipts: list[Receipt] = []
+        for fact in facts:
+            if not isinstance(fact, Fact):
+                raise RuleViolation("bad-record", f"expected a fact, got {type(fact).__name__}")
+            history = pending.get(fact.subject)
+            if history is None:
+                history = pending[fact.subject] = self.records(fact.subject)
+            decision = decide(history, fact, ctx)
+            rec = Recorded(
+                originator_id=subject_id(fact.subject),
+                originator_version=len(history) + 1,
+                timestamp=now,
+                recorded_by=who,
+                fact=decision.fact,
+            )
+            history.append(rec)
+            receipts.append(Receipt(rec, decision.warnings))
+        if receipts:
+            last = self._save([r.recorded for r in receipts])
+            self.last_position = last
+        return receipts
+
+    def import_history(
+        self,
+        source: str | Path | IO[str] | Iterable[str] | Iterable[Line],
+        *,
+        recorded_by: str | None = None,
+        dry_run: bool = False,
+    ) -> ImportResult:
+        """Check a whole history file against the rules and the store; record all or nothing.
+
+        ``source`` is a path, an open text file, lines of text, or
+        :class:`~saftale_core.history.Line` objects.  Every refused line is
+        reported (:attr:`ImportResult.refusals`); if there is one, nothing is
+        recorded.  A line equal to a fact already recorded (or to an earlier
+        line) is a no-op, so importing the same file twice records each fact once.
+        """
+        who = _check_recorder(recorded_by or self.recorded_by)
+        now = self.clock()
+        histories: dict[str, list[Recorded]] = {}
+        ctx = Context(self.registry, now, self._kind_lookup(histories))
+        lines: Iterable[Line]
+        if isinstance(source, str | Path) or hasattr(source, "read"):
+            lines = read_lines(cast(Any, source))
+        else:
+            items = iter(cast(Iterable[Any], source))
+            head = next(items, None)
+            rest: Iterable[Any] = [] if head is None else itertools.chain([head], items)
+            lines = cast(Iterable[Line], rest) if isinstance(head, Line) else read_lines(rest)
+        refusals: list[tuple[int, RuleViolation]] = []
+        warnings: list[tuple[int, RuleWarning]] = []
+        already: list[int] = []
+        new: list[Recorded] = []
+        checked = 0
+        for line in lines:
+            checked += 1
+            if line.error is not None or line.fact is None:
+                refusals.append(
+                    (line.number, line.error or RuleViolation("bad-record", "empty line"))
+                )
+                continue
+            fact = line.fact
+            history = histories.get(fact.subject)
+            if history is None:
+                history = histories[fact.subject] = self.records(fact.subject)
+            if self._repeats(history, fact):
+                already.append(line.number)
+                continue
+            try:
+                decision = decide(history, fact, ctx)
+            except RuleViolation as exc:
+                refusals.append((line.number, exc))
+                continue
+            rec = Recorded(
+                originator_id=subject_id(fact.subject),
+                originator_version=len(history) + 1,
+                timestamp=now,
+                recorded_by=line.recorded_by or who,
+                fact=decision.fact,
+            )
+            history.append(rec)
+            new.append(rec)
+            warnings += [(line.number, w) for w in decision.warnings]
+        recorded = 0
+        if not refusals and not dry_run and new:
+            self.last_position = self._save(new)
+            recorded = len(new)
+        return ImportResult(tuple(refusals), tuple(warnings), tuple(already), recorded, checked)
+
+    def _kind_lookup(self, pending: dict[str, list[Recorded]]) -> Callable[[str], str | None]:
+        """Looks up another subject's kind: in the batch being checked, else in the store."""
+
+        def kind_of(subject: str) -> str | None:
+            history = pending.get(subject)
+            if history is None:
+                history = self.records(subject)
+            return history[0].fact.INITIATES if history else None
+
+        return kind_of
+
+    def _repeats(self, history: Sequence[Recorded], fact: Fact) -> bool:
+        """True when ``fact``, its ids made canonical, equals a fact in ``history``."""
+        if not history:
+            return False
+        process = PROCESSES[fact.TYPE] if fact.INITIATES else process_of(history)
+        try:
+            canonical = process.canonical(fact, self.registry)
+        except RuleViolation:
+            return False
+        return any(rec.fact == canonical for rec in history)
+
+    def export_history(self) -> Iterator[str]:
+        """The whole store as history-file lines, in recording order."""
+        return export_lines(self.all_records())
+
+    def _save(self, records: Sequence[Recorded]) -> int:
+        """Store records in one transaction; returns the position of the last one."""
+        try:
+            recordings = self._app.events.put(list(records))
+        except IntegrityError:
+            subjects = sorted({r.fact.subject for r in records})
+            raise ConcurrencyConflict(", ".join(subjects)) from None
+        except PersistenceError as exc:
+            raise StoreError(f"could not record in {self.store.display}: {_reason(exc)}") from None
+        return recordings[-1].notification.id if recordings else 0
+
+    # -- reading ----------------------------------------------------------------
+
+    def position(self) -> int:
+        """The position of the latest recorded fact in the store (0 when empty).
+
+        Positions order every fact of the store; read models track them."""
+        try:
+            return self._app.recorder.max_notification_id() or 0
+        except PersistenceError as exc:
+            raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Recorded]]:
+        """Up to ``limit`` recorded facts after position ``after``, with their positions."""
+        try:
+            notes = self._app.recorder.select_notifications(
+                start=after, limit=limit, inclusive_of_start=False
+            )
+            return [(n.id, cast(Recorded, self._app.mapper.to_domain_event(n))) for n in notes]
+        except PersistenceError as exc:
+            raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+
+    def records(self, subject: str) -> list[Recorded]:
+        """Every fact recorded for ``subject`` as stored (empty if none), in order."""
+        try:
+            return cast(list[Recorded], list(self._app.events.get(subject_id(subject))))
+        except PersistenceError as exc:
+            raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+
+    def history(
+        self, subject: str, *, as_recorded: dt.datetime | None = None
+    ) -> list[HistoryEntry]:
+        """Every fact recorded for ``subject``, in order, with who recorded it and when.
+
+        ``as_recorded``: only what had been recorded by that time ("what did we know").
+        Raises ``unknown-subject`` when nothing was recorded for it.
+        """
+        records = self._records(subject, as_recorded)
+        corrected: dict[int, list[int]] = {}
+        for rec in records:
+            target = getattr(rec.fact, "corrects", None)
+            if target is not None:
+                corrected.setdefault(target, []).append(rec.position)
+        in_force = {e.position for e in effective_facts(records) if e.corrected_by is None}
+        return [
+            HistoryEntry(
+                rec.position,
+                rec.fact,
+                rec.recorded_by,
+                rec.timestamp,
+                tuple(corrected.get(rec.position, ())),
+                in_force=rec.position in in_force
+                or getattr(rec.fact, "corrects", None) is not None,
+            )
+            for rec in records
+        ]
+
+    def _records(self, subject: str, as_recorded: dt.datetime | None) -> list[Recorded]:
+        records = self.records(subject)
+        if as_recorded is not None:
+            if as_recorded.tzinfo is None:
+                raise SaftaleError("as_recorded must be an aware datetime (e.g. UTC)")
+            records = [r for r in records if r.timestamp <= as_recorded]
+        if not records:
+            raise RuleViolation(
+                "unknown-subject",
+                f"nothing is recorded for the subject {subject!r}"
+                + (f" as recorded at {as_recorded.isoformat()}" if as_recorded else ""),
+                subject=subject,
+            )
+        return records
+
+    def effective(
+        self, subject: str, *, as_of: dt.date | None = None, as_recorded: dt.datetime | None = None
+    ) -> list[EffectiveFact]:
+        """The facts in force for ``subject`` (corrections applied).
+
+        ``as_of``: a decision date; the facts that had certainly happened by
+        then (their last possible day is not later), stopping at the first that
+        had not, so the result is always a history the rules accepted.
+        ``as_recorded``: only what had been recorded by that time.
+        """
+        entries = effective_facts(self._records(subject, as_recorded))
+        if as_of is not None:
+            kept: list[EffectiveFact] = []
+            for entry in entries:
+                if not entry.fact.on.certainly_by(as_of):
+                    break
+                kept.append(entry)
+            entries = kept
+        return entries
+
+    def state(
+        self, subject: str, *, as_of: dt.date | None = None, as_recorded: dt.datetime | None = None
+    ) -> Any:
+        """The state of any subject (its process's state class); ``None`` if, as of
+        ``as_of``, it had not yet been initiated."""
+        records = self._records(subject, as_recorded)
+        process = process_of(records)
+        entries = self.effective(subject, as_of=as_of, as_recorded=as_recorded)
+        return process.fold((e.fact for e in entries), self.registry)
+
+    def _typed_state(
+        self,
+        subject: str,
+        cls: type[S],
+        what: str,
+        as_of: dt.date | None,
+        as_recorded: dt.datetime | None,
+    ) -> S:
+        state = self.state(subject, as_of=as_of, as_recorded=as_recorded)
+        if state is None:
+            raise RuleViolation(
+                "unknown-subject", f"{subject!r} had not been initiated by {as_of}", subject=subject
+            )
+        if not isinstance(state, cls):
+            raise RuleViolation("unknown-subject", f"{subject!r} is not a {what}", subject=subject)
+        return state
+
+    def agreement(
+        self,
+        subject: str,
+        *,
+        as_of: dt.date | None = None,
+        as_recorded: dt.datetime | None = None,
+    ) -> AgreementReport:
+        """Where a cooperation agreement stands (now, as of a decision date, or as recorded)."""
+        state = self._typed_state(
+            subject, AgreementState, "cooperation agreement", as_of, as_recorded
+        )
+        today = as_of or self.clock().date()
+        due = state.effective_evaluation_due
+        return AgreementReport(
+            subject=state.subject,
+            title=state.title,
+            status=state.status,
+            status_text=STATUSES[state.status],
+            next_steps=tuple(AGREEMENT.next_steps(state, self.registry)),
+            councils_total=len(self.registry.councils),
+            councils_approved=state.approving_councils,
+            councils_rejected=state.rejecting_councils,
+            clusters_implementing=state.implementing_clusters,
+            clusters_implemented=state.implemented_clusters,
+            evaluation_due=due.text if due else None,
+            evaluation_overdue=state.evaluation_overdue(today),
+            state=state,
+        )
+
+    def task(
+        self,
+        subject: str,
+        *,
+        as_of: dt.date | None = None,
+        as_recorded: dt.datetime | None = None,
+    ) -> TaskReport:
+        """Where a development task stands and how its solution spreads."""
+        state = self._typed_state(subject, TaskState, "development task", as_of, as_recorded)
+        today = as_of or self.clock().date()
+        due = state.effective_evaluation_due
+        return TaskReport(
+            subject=state.subject,
+            title=state.title,
+            route=state.route,
+            status=state.status,
+            status_text=TASK_STATUSES[state.status],
+            next_steps=tuple(TASK.next_steps(state, self.registry)),
+            asked=state.asked,
+            accepted=state.accepted,
+            declined=state.declined,
+            coordination=state.coordination.value if state.coordination else None,
+            came_from=state.developers,
+            spread_to=state.spread_to,
+            councils_total=len(self.registry.councils),
+            councils_approved=state.approving_councils,
+            councils_rejected=state.rejecting_councils,
+            clusters_implementing=state.implementing_clusters,
+            clusters_implemented=state.implemented_clusters,
+            evaluation_due=due.text if due else None,
+            evaluation_overdue=state.evaluation_overdue(today),
+            state=state,
+        )
+
+    def generation(
+        self,
+        subject: str,
+        *,
+        as_of: dt.date | None = None,
+        as_recorded: dt.datetime | None = None,
+    ) -> GenerationState:
+        """A generation of the health agreement: its making, content and follow-up data."""
+        return self._typed_state(
+            subject, GenerationState, "health agreement generation", as_of, as_recorded
+        )
+
+    def follow_up(self, subject: str, *, on: dt.date | None = None) -> FollowUp:
+        """What follow-up of a generation is due, delivered and overdue on a date (default:
+        today), from what had been recorded as decided by then."""
+        day = on or self.clock().date()
+        return follow_up(self.generation(subject, as_of=day), day)
+
+    def solutions_received(
+        self, cluster: str, *, as_of: dt.date | None = None
+    ) -> list[ReceivedSolution]:
+        """The solutions SSG approved spreading to ``cluster``, and how far it has come."""
+        canonical = self.registry.cluster(cluster).id
+        out = []
+        for subject, kind in self.subjects():
+            if kind != TASK.initiated_by.fact.TYPE:
+                continue
+            try:
+                state = self.state(subject, as_of=as_of)
+            except RuleViolation:
+                continue
+            if not isinstance(state, TaskState) or canonical not in state.spread_to:
+                continue
+            impl = state.implementation(canonical)
+            status = "approved"
+            if impl is not None and impl.implemented_on is not None:
+                status = "implemented"
+            elif impl is not None:
+                status = "implementing"
+            out.append(ReceivedSolution(subject, state.title, state.developers, status))
+        return out
+
+    def subjects(self) -> list[tuple[str, str]]:
+        """Every subject as ``(key, fact type that initiated it)``, in recording order."""
+        out = []
+        for rec in self.all_records(topics=tuple(PROCESSES)):
+            out.append((rec.fact.subject, rec.fact.TYPE))
+        return out
+
+    def all_records(
+        self, *, topics: Sequence[str] = (), start: int = 1, batch: int = 1000
+    ) -> Iterator[Recorded]:
+        """Every recorded fact in recording order (optionally only some fact types)."""
+        recorder = self._app.recorder
+        mapper = self._app.mapper
+        position = start
+        while True:
+            try:
+                notes = recorder.select_notifications(start=position, limit=batch, topics=topics)
+            except PersistenceError as exc:
+                raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+            for note in notes:
+                yield cast(Recorded, mapper.to_domain_event(note))
+            if len(notes) < batch:
+                return
+            position = notes[-1].id + 1
+
+
+def _check_recorder(who: str) -> str:
+    if not isinstance(who, str) or not who.strip() or "\x00" in who:
+        raise RuleViolation("bad-record", f"'recorded_by' must be a non-empty name, not {who!r}")
+    return who
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,103 @@
+"""History files (format 1, ``HISTORY_FORMAT.md``): JSON Lines of facts.
+
+:func:`read_lines` turns a file into numbered facts (or the refusal of a
+line); :meth:`saftale_core.Saftale.import_history` checks a whole file against
+the rules and the store, and records it all or nothing.  A line identical to a fact already
+recorded (or to an earlier line) is a no-op, so importing a file twice
+records each fact once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import attrs
+import orjson
+
+from saftale_core.errors import RuleViolation, RuleWarning
+from saftale_core.facts import Fact, Recorded
+from saftale_core.serialization import fact_from_dict, fact_to_dict
+
+__all__ = ["ImportResult", "Line", "export_lines", "read_lines"]
+
+
+@attrs.frozen
+class Line:
+    """One non-blank line of a history file: its fact, or why it was refused."""
+
+    number: int
+    fact: Fact | None
+    recorded_by: str | None = None
+    error: RuleViolation | None = None
+
+
+def read_lines(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Line]:
+    """The facts of a history file, one :class:`Line` per non-blank line, streaming."""
+    if isinstance(source, str | Path):
+        with Path(source).open(encoding="utf-8") as fh:
+            yield from read_lines(fh)
+        return
+    for number, raw in enumerate(source, start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield Line(
+                number,
+                None,
+                error=RuleViolation(
+                    "bad-record", f"not valid JSON: {exc.args[0] if exc.args else exc}"
+                ),
+            )
+            continue
+        if not isinstance(data, dict):
+            yield Line(
+                number,
+                None,
+                error=RuleViolation(
+                    "bad-record", f"a line must be a JSON object, not {type(data).__name__}"
+                ),
+            )
+            continue
+        recorded_by = data.pop("recorded_by", None)
+        if recorded_by is not None and (
+            not isinstance(recorded_by, str) or not recorded_by.strip()
+        ):
+            yield Line(
+                number,
+                None,
+                error=RuleViolation("bad-record", "'recorded_by' must be a non-empty name"),
+            )
+            continue
+        try:
+            yield Line(number, fact_from_dict(data), recorded_by)
+        except RuleViolation as exc:
+            yield Line(number, None, error=exc)
+
+
+@attrs.frozen
+class ImportResult:
+    """What an import found and did."""
+
+    refusals: tuple[tuple[int, RuleViolation], ...]
+    warnings: tuple[tuple[int, RuleWarning], ...]
+    already_recorded: tuple[int, ...]
+    """Line numbers that repeat a fact already recorded (no-ops)."""
+    recorded: int
+    """How many facts were recorded (0 when refused or on a dry run)."""
+    checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.refusals
+
+
+def export_lines(records: Iterable[Recorded]) -> Iterator[str]:
+    """History-file lines for recorded facts (with who recorded each)."""
+    for rec in records:
+        data = fact_to_dict(rec.fact)
+        data["recorded_by"] = rec.recorded_by
+        yield orjson.dumps(data).decode("utf-8")

@@ -1,0 +1,209 @@
+"""Where facts are kept: a store chosen by URL, on the ``eventsourcing`` library.
+
+=================================  =============================================
+URL                                store
+=================================  =============================================
+``:memory:`` or ``memory://``      in this process only (tests, experiments)
+``sqlite:///relative/path.db``     an SQLite file (the embedded default)
+``sqlite:////absolute/path.db``    an SQLite file, absolute path
+``path/to/file.db``                an SQLite file (a plain path)
+``postgresql://user@host:5432/db``  PostgreSQL (``postgres://`` and
+                                   ``postgresql+psycopg://`` work too)
+=================================  =============================================
+
+The default URL is ``$SAFTALE_DB`` when set, else ``sqlite:///saftale.db``.
+Events are stored with eventsourcing's own SQLite and PostgreSQL recorders,
+the fastest it offers (see DESIGN.md's measurements).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper
+
+from saftale_core.errors import StoreError
+from saftale_core.serialization import FactMapper
+
+__all__ = ["DEFAULT_URL", "ENV_VAR", "StoreURL", "default_url", "open_event_store", "parse_url"]
+
+ENV_VAR = "SAFTALE_DB"
+DEFAULT_URL = "sqlite:///saftale.db"
+
+
+def default_url() -> str:
+    """``$SAFTALE_DB`` if set, else the embedded SQLite file ``saftale.db``."""
+    return os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+@attrs.frozen
+class StoreURL:
+    """A parsed store URL: which backend, and the ``eventsourcing`` settings for it."""
+
+    kind: str
+    """``"memory"``, ``"sqlite"`` or ``"postgresql"``."""
+    env: dict[str, str]
+    display: str
+    """The URL without its password, for messages."""
+
+
+def parse_url(url: str) -> StoreURL:
+    """Parse a store URL (see the module docs); a bad one raises :class:`StoreError`."""
+    if not isinstance(url, str) or not url.strip():
+        raise StoreError("a store URL must be a non-empty string")
+    url = url.strip()
+    if url in (":memory:", "memory://", "memory:"):
+        return StoreURL("memory", {"PERSISTENCE_MODULE": "eventsourcing.popo"}, ":memory:")
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        return _sqlite(url, url)
+    scheme = scheme.lower()
+    if scheme in ("sqlite", "sqlite3"):
+        path = url[len(scheme) + 3 :]
+        if path.startswith("/"):
+            path = path[1:]
+        if not path:
+            raise StoreError(f"{url!r}: give a file, e.g. sqlite:///saftale.db")
+        return _sqlite(path, url)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        return _postgres(url)
+    raise StoreError(
+        f"{url!r}: unknown store; use :memory:, sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
+    )
+
+
+def _sqlite(path: str, url: str) -> StoreURL:
+    if path != ":memory:":
+        parent = Path(path).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StoreError(f"{url!r}: the folder {str(parent)!r} does not exist")
+        path = str(Path(path).expanduser())
+    return StoreURL(
+        "sqlite",
+        {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        },
+        url,
+    )
+
+
+def _postgres(url: str) -> StoreURL:
+    parts = urllib.parse.urlsplit(url)
+    dbname = parts.path.lstrip("/")
+    if not dbname:
+        raise StoreError(
+            f"{_hide(url)!r}: name the database, e.g. postgresql://postgres@127.0.0.1:5432/saftale"
+        )
+    query = urllib.parse.parse_qs(parts.query)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise StoreError(f"{_hide(url)!r}: the port is not a number") from None
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": urllib.parse.unquote(dbname),
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_USER": urllib.parse.unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": urllib.parse.unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
+    }
+    if "schema" in query:
+        env["POSTGRES_SCHEMA"] = query["schema"][0]
+    return StoreURL("postgresql", env, _hide(url))
+
+
+def _hide(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+# Settings a user's environment must not leak into a store opened by URL.
+_CLEARED = (
+    "PERSISTENCE_MODULE",
+    "SQLITE_DBNAME",
+    "POSTGRES_DBNAME",
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_SCHEMA",
+    "IS_SNAPSHOTTING_ENABLED",
+    "COMPRESSOR_TOPIC",
+    "CIPHER_TOPIC",
+    "MAPPER_TOPIC",
+    "TRANSCODER_TOPIC",
+    "CREATE_TABLE",
+)
+
+
+class EventStoreApp(Application[UUID]):
+    """The ``eventsourcing`` application that holds the facts (internal)."""
+
+    name = "saftale"
+
+    def __init__(self, store: StoreURL) -> None:
+        env: dict[str, Any] = {k: "" for k in _CLEARED if k in os.environ}
+        env.update({"CREATE_TABLE": "y", **store.env})
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return FactMapper()
+
+
+_LOCK_KEY = 0x5AF7A1E  # one advisory lock for "saftale creates its tables"
+
+
+def open_event_store(store: StoreURL) -> EventStoreApp:
+    """Open the event store, creating its tables if needed.
+
+    On PostgreSQL, a direct connection first reports a missing database or a
+    refused login plainly, and an advisory lock serialises table creation, so
+    that several processes opening one store at once do not collide in
+    eventsourcing's ``CREATE OR REPLACE FUNCTION``.
+    """
+    if store.kind != "postgresql":
+        return EventStoreApp(store)
+    import psycopg
+
+    env = store.env
+    try:
+        conn = psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+            autocommit=True,
+        )
+    except (psycopg.Error, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"cannot open the store {store.display}: {reason}") from None
+    with conn:
+        conn.execute("select pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            schema = env.get("POSTGRES_SCHEMA")
+            if schema:
+                conn.execute(
+                    psycopg.sql.SQL("create schema if not exists {}").format(
+                        psycopg.sql.Identifier(schema)
+                    )
+                )
+            return EventStoreApp(store)
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
+
