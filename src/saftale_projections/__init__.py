@@ -1,0 +1,43 @@
+"""saftale_projections: read models of the facts saftale_core records.
+
+A :class:`Runner` follows the event store and keeps views (projections) current
+in a backend (:class:`MemoryBackend`, or :class:`SQLAlchemyBackend` on SQLite or
+PostgreSQL), tracking its position in the same transaction as the rows it
+writes.  This package imports saftale_core; saftale_core never imports it.
+"""
+
+from saftale_projections.backends import MemoryBackend, SQLAlchemyBackend, open_backend
+from saftale_projections.protocol import (
+    Batch,
+    Changes,
+    Column,
+    Page,
+    Projection,
+    StalePosition,
+    Table,
+    ViewBackend,
+)
+from saftale_projections.queries import Views
+from saftale_projections.runner import Runner, ViewsBehind
+from saftale_projections.views import ALL_VIEWS, AuditTrail, Deadlines, SubjectTimeline
+
+__all__ = [
+    "ALL_VIEWS",
+    "AuditTrail",
+    "Batch",
+    "Changes",
+    "Column",
+    "Deadlines",
+    "MemoryBackend",
+    "Page",
+    "Projection",
+    "Runner",
+    "SQLAlchemyBackend",
+    "StalePosition",
+    "SubjectTimeline",
+    "Table",
+    "ViewBackend",
+    "Views",
+    "ViewsBehind",
+    "open_backend",
+]

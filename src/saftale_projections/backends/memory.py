@@ -1,0 +1,126 @@
+"""Views in memory: for tests, experiments and small scripts."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from saftale_core import StoreError
+from saftale_projections.protocol import (
+    Changes,
+    Page,
+    Projection,
+    Row,
+    StalePosition,
+    Table,
+    apply_plan,
+    ordering,
+)
+
+__all__ = ["MemoryBackend"]
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    return (0, "") if value is None else (1, value)
+
+
+class MemoryBackend:
+    """Tables as dicts; a lock makes each write atomic with its position."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tables: dict[str, dict[tuple[Any, ...], Row]] = {}
+        self._positions: dict[str, tuple[int, int]] = {}
+
+    def ensure(self, projection: Projection) -> bool:
+        with self._lock:
+            for table in projection.tables:
+                self._tables.setdefault(table.name, {})
+            stored = self._positions.get(projection.name)
+            return stored is not None and stored[1] != projection.version
+
+    def reset(self, projection: Projection) -> None:
+        with self._lock:
+            for table in projection.tables:
+                self._tables[table.name] = {}
+            self._positions[projection.name] = (0, projection.version)
+
+    def position(self, projection: str) -> int:
+        with self._lock:
+            return self._positions.get(projection, (0, 0))[0]
+
+    def write(
+        self, projection: Projection, changes: Changes, position: int, after: int | None = None
+    ) -> None:
+        with self._lock:
+            stored = self._positions.get(projection.name, (0, projection.version))[0]
+            if stored >= position or (after is not None and stored != after):
+                raise StalePosition(
+                    f"{projection.name}: already at {stored}, refused a batch up to {position}"
+                )
+            for table in projection.tables:
+                required = [
+                    c.name for c in table.all_columns if not c.nullable or c.name in table.key
+                ]
+                for row in changes.puts(table.name):
+                    missing = [c for c in required if row.get(c) is None]
+                    if missing:
+                        raise StoreError(f"{table.name}: {', '.join(missing)} may not be empty")
+            for table in projection.tables:
+                rows = dict(self._tables.get(table.name, {}))
+                apply_plan(rows, table, copy.deepcopy(changes.plan(table.name)))
+                self._tables[table.name] = rows
+            self._positions[projection.name] = (position, projection.version)
+
+    def select(
+        self,
+        table: Table,
+        *,
+        where: Mapping[str, Any] | None = None,
+        as_of: dt.date | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        date_column: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Page:
+        with self._lock:
+            rows = list(self._tables.get(table.name, {}).values())
+        where = dict(where or {})
+        out = [r for r in rows if all(r.get(c) == v for c, v in where.items())]
+        if table.temporal:
+            if as_of is None:
+                out = [r for r in out if r["valid_to"] is None]
+            else:
+                out = [
+                    r
+                    for r in out
+                    if r["valid_from"] <= as_of and (r["valid_to"] is None or r["valid_to"] > as_of)
+                ]
+        if date_column is not None:
+            if since is not None:
+                out = [r for r in out if r[date_column] is not None and r[date_column] >= since]
+            if until is not None:
+                out = [r for r in out if r[date_column] is not None and r[date_column] <= until]
+        order = ordering(table, order_by)
+
+        def key(r: Row) -> tuple[Any, ...]:
+            return tuple(_sortable(r[c]) for c in order)
+
+        out.sort(key=key)
+        if after is not None:
+            bound = tuple(_sortable(v) for v in after)
+            out = [r for r in out if key(r) > bound]
+        page = out[:limit]
+        more = len(out) > limit
+        return Page(
+            tuple(copy.deepcopy(r) for r in page),
+            tuple(page[-1][c] for c in order) if more and page else None,
+        )
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,257 @@
+"""What a projection is, and what a view backend must do.
+
+A **projection** turns recorded facts into rows of one or more **tables**.  It
+is a plain object with a ``name``, a ``version`` (change it when the code that
+fills the rows changes: the runner then rebuilds the view on start), the
+``tables`` it fills, and ``apply(batch, changes, store)``, which turns a batch
+of recorded facts into row changes.  It never writes to a database itself.
+
+A **backend** keeps tables and, in the same transaction as each batch of row
+changes, the position of the last fact applied (tracking).  The position is
+written with a compare-and-set: a write whose position is not beyond the
+stored one is refused (:class:`StalePosition`) and nothing of it is kept, so an
+event is never applied twice, even by two runners at once.
+
+Rows are plain dicts of column values; every table also has a ``doc`` column
+holding a JSON object for everything that is shown but not filtered on.
+Tables with ``temporal=True`` have ``valid_from``/``valid_to`` columns (days in
+decision time; ``valid_to`` is exclusive, ``None`` means "still so") and
+answer ``as_of`` queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from saftale_core import Recorded, SaftaleError
+
+__all__ = [
+    "Batch",
+    "Changes",
+    "Column",
+    "Page",
+    "Projection",
+    "StalePosition",
+    "Table",
+    "ViewBackend",
+]
+
+ColumnType = Literal["text", "int", "date", "bool"]
+Row = dict[str, Any]
+
+
+class StalePosition(SaftaleError):
+    """A batch was refused because the view had already moved past it (another runner)."""
+
+
+@attrs.frozen
+class Column:
+    name: str
+    type: ColumnType = "text"
+    index: bool = False
+    nullable: bool = True
+
+
+@attrs.frozen
+class Table:
+    """A table of a view: its key columns, its other columns, and whether it is temporal."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    temporal: bool = False
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        extra: tuple[Column, ...] = ()
+        if self.temporal:
+            extra = (
+                Column("valid_from", "date", index=True, nullable=False),
+                Column("valid_to", "date", index=True),
+            )
+        return (*self.columns, *extra)
+
+    def column(self, name: str) -> Column:
+        for c in self.all_columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+@attrs.frozen
+class Batch:
+    """Recorded facts with their store positions, in order."""
+
+    items: tuple[tuple[int, Recorded], ...]
+
+    @property
+    def last(self) -> int:
+        return self.items[-1][0]
+
+    def subjects(self) -> list[str]:
+        return list(dict.fromkeys(r.fact.subject for _, r in self.items))
+
+
+class Changes:
+    """Row changes of one batch, coalesced per row before the backend writes them.
+
+    ``put`` replaces a row by its key; ``delete`` removes every row of a table whose
+    columns equal the given values (e.g. every row of one subject), including rows put
+    earlier in the same batch.  A backend applies a table's deletes first, then its
+    puts: since a delete also drops the earlier puts it matches, the outcome is the
+    same as applying them in order, and the puts can be written in one bulk statement.
+    """
+
+    def __init__(self) -> None:
+        self._puts: dict[str, dict[tuple[Any, ...], Row]] = {}
+        self._deletes: dict[str, list[dict[str, Any]]] = {}
+        self._index: dict[str, dict[str, dict[Any, set[tuple[Any, ...]]]]] = {}
+
+    def put(self, table: Table, row: Row) -> None:
+        key = tuple(row[k] for k in table.key)
+        puts = self._puts.setdefault(table.name, {})
+        old = puts.get(key)
+        for column, by_value in self._index.get(table.name, {}).items():
+            if old is not None:
+                by_value.get(old.get(column), set()).discard(key)
+            by_value.setdefault(row.get(column), set()).add(key)
+        puts[key] = row
+
+    def delete(self, table: Table, **where: Any) -> None:
+        self._deletes.setdefault(table.name, []).append(dict(where))
+        puts = self._puts.get(table.name)
+        if not puts or not where:
+            if puts and not where:
+                puts.clear()
+            return
+        indexes = self._index.setdefault(table.name, {})
+        column, value = next(iter(where.items()))
+        if column not in indexes:
+            by_value: dict[Any, set[tuple[Any, ...]]] = {}
+            for key, existing in puts.items():
+                by_value.setdefault(existing.get(column), set()).add(key)
+            indexes[column] = by_value
+        for key in list(indexes[column].get(value, ())):
+            row = puts.get(key)
+            if row is not None and all(row.get(c) == v for c, v in where.items()):
+                del puts[key]
+                for col, vals in indexes.items():
+                    vals.get(row.get(col), set()).discard(key)
+                # The dropped put would have replaced a stored row of the same key, which
+                # the delete then removed: delete that key too.
+                self._deletes[table.name].append(dict(zip(table.key, key, strict=True)))
+
+    def rows(self, table: str, key: tuple[Any, ...]) -> Row | None:
+        return self._puts.get(table, {}).get(key)
+
+    def deletes(self, table: str) -> list[dict[str, Any]]:
+        """The table's deletes (each a dict of column values), to apply first."""
+        return self._deletes.get(table, [])
+
+    def puts(self, table: str) -> list[Row]:
+        """The table's rows to put (after the deletes)."""
+        return list(self._puts.get(table, {}).values())
+
+    def plan(self, table: str) -> list[tuple[str, Any]]:
+        """The table's operations: every ``("delete", where)``, then every ``("put", row)``."""
+        return [
+            *(("delete", w) for w in self.deletes(table)),
+            *(("put", r) for r in self.puts(table)),
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self._puts) or bool(self._deletes)
+
+
+class Projection(Protocol):
+    """A read model: fills its tables from recorded facts."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def tables(self) -> Sequence[Table]: ...
+
+    def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
+        """Turn a batch into row changes.  ``store`` is the core
+        :class:`~saftale_core.Saftale`, for reading a subject's whole history."""
+
+
+@attrs.frozen
+class Page:
+    """One page of rows and the cursor for the next (``None`` on the last page)."""
+
+    rows: tuple[Row, ...]
+    next: tuple[Any, ...] | None
+
+
+class ViewBackend(Protocol):
+    """Where views live.  Every implementation passes
+    :class:`saftale_projections.testing.BackendSuite`."""
+
+    def ensure(self, projection: Projection) -> bool:
+        """Create the projection's tables if needed.  Returns True when the stored
+        version differs from the projection's (the view must be rebuilt)."""
+
+    def reset(self, projection: Projection) -> None:
+        """Drop the projection's rows and position (before a rebuild)."""
+
+    def position(self, projection: str) -> int:
+        """The position of the last fact applied to the projection (0 for none)."""
+
+    def write(
+        self, projection: Projection, changes: Changes, position: int, after: int | None = None
+    ) -> None:
+        """Apply the changes and move the position to ``position`` in one transaction;
+        :class:`StalePosition` (and nothing written) if the stored position is not
+        below ``position``, or, when ``after`` is given (the position the batch was read
+        after), if the stored position is not exactly ``after``."""
+
+    def select(
+        self,
+        table: Table,
+        *,
+        where: Mapping[str, Any] | None = None,
+        as_of: dt.date | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        date_column: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Page:
+        """Rows whose columns equal ``where``; for a temporal table, those valid on
+        ``as_of`` (default: still valid now); ``since``/``until`` bound
+        ``date_column``; ordered by ``order_by`` then the key (empty values first), with
+        keyset pagination (``after`` is the previous page's ``next``)."""
+
+    def close(self) -> None: ...
+
+
+def apply_plan(
+    rows: dict[tuple[Any, ...], Row], table: Table, plan: Iterable[tuple[str, Any]]
+) -> None:
+    """Apply a table's plan to an in-memory dict of rows (used by the memory backend)."""
+    for op, arg in plan:
+        if op == "delete":
+            for key in [k for k, r in rows.items() if all(r[c] == v for c, v in arg.items())]:
+                del rows[key]
+        else:
+            rows[tuple(arg[k] for k in table.key)] = complete_row(table, arg)
+
+
+def complete_row(table: Table, row: Row) -> Row:
+    """The row with every column of the table (missing ones ``None``) and a ``doc``."""
+    out = {c.name: row.get(c.name) for c in table.all_columns}
+    out["doc"] = row.get("doc", {})
+    return out
+
+
+def ordering(table: Table, order_by: Sequence[str]) -> tuple[str, ...]:
+    """The columns a select orders by: ``order_by``, then the key (so the order is total)."""
+    return (*order_by, *(k for k in table.key if k not in order_by))

@@ -1,0 +1,329 @@
+"""Typed, paginated questions to the views.
+
+>>> views = Views(backend)                       # doctest: +SKIP
+>>> views.inbox("SSG", as_of=date(2020, 1, 1))  # doctest: +SKIP
+
+Every question about where things stand takes ``as_of`` (a decision day;
+default: now); lists come in pages whose ``next`` cursor is passed back as
+``after``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from saftale_projections.protocol import Row, Table, ViewBackend
+from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES
+from saftale_projections.views.deadlines import DEADLINES
+from saftale_projections.views.subjects import (
+    AWAITING,
+    CLUSTER_SUBJECTS,
+    FOCUS_INDICATORS,
+    FOCUS_SUBJECTS,
+    SUBJECT_STATE,
+)
+
+__all__ = [
+    "AuditEntry",
+    "ClusterEntry",
+    "Deadline",
+    "FocusEntry",
+    "InboxItem",
+    "IndicatorEntry",
+    "Listing",
+    "SubjectStatus",
+    "Views",
+]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Listing(Generic[T]):
+    """One page of answers; pass ``next`` as ``after`` for the following page."""
+
+    items: tuple[T, ...]
+    next: tuple[Any, ...] | None
+
+
+@attrs.frozen
+class SubjectStatus:
+    subject: str
+    kind: str
+    title: str
+    status: str
+    since: dt.date
+    approved_by_councils: int
+
+
+@attrs.frozen
+class InboxItem:
+    subject: str
+    fact_type: str
+    since: dt.date
+
+
+@attrs.frozen
+class ClusterEntry:
+    subject: str
+    role: str
+    since: dt.date
+
+
+@attrs.frozen
+class FocusEntry:
+    subject: str
+    kind: str
+    status: str
+
+
+@attrs.frozen
+class IndicatorEntry:
+    """A goal's indicator in a focus area, with its latest measurement known on the day."""
+
+    indicator: str
+    name: str
+    goal: str
+    goal_text: str
+    cadence_months: int
+    latest_period: str | None
+    latest_value: float | None
+    """``None`` with a ``latest_period``: the latest measurement had no data."""
+    latest_final: bool | None
+
+
+@attrs.frozen
+class AuditEntry:
+    subject: str
+    position: int
+    fact_type: str
+    by: str
+    on: str
+    recorded_by: str
+    recorded_at: str
+    corrects: int | None
+    fact: dict[str, Any]
+
+
+@attrs.frozen
+class Deadline:
+    subject: str
+    kind: str
+    key: str
+    due: dt.date
+    overdue: bool
+
+
+def _audit(row: Row) -> AuditEntry:
+    return AuditEntry(
+        row["subject"],
+        row["position"],
+        row["fact_type"],
+        row["by"],
+        row["on_text"],
+        row["recorded_by"],
+        row["recorded_at"],
+        row["corrects"],
+        row["doc"],
+    )
+
+
+class Views:
+    """The questions people and programs ask of the views in a backend."""
+
+    def __init__(self, backend: ViewBackend, *, today: dt.date | None = None) -> None:
+        self.backend = backend
+        self._today = today
+
+    def _as_of(self, as_of: dt.date | None) -> dt.date | None:
+        return as_of if as_of is not None else self._today
+
+    def _all(self, table: Table, **kw: Any) -> list[Row]:
+        rows: list[Row] = []
+        after = None
+        while True:
+            page = self.backend.select(table, after=after, limit=500, **kw)
+            rows += page.rows
+            if page.next is None:
+                return rows
+            after = page.next
+
+    def status(self, subject: str, *, as_of: dt.date | None = None) -> SubjectStatus | None:
+        """Where a subject stands (``None`` if it did not exist yet)."""
+        page = self.backend.select(
+            SUBJECT_STATE, where={"subject": subject}, as_of=self._as_of(as_of), limit=1
+        )
+        if not page.rows:
+            return None
+        r = page.rows[0]
+        return SubjectStatus(
+            r["subject"],
+            r["kind"],
+            r["title"],
+            r["status"],
+            r["valid_from"],
+            int(r["doc"].get("approved_by_councils", 0)),
+        )
+
+    def inbox(
+        self,
+        body: str,
+        *,
+        as_of: dt.date | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[InboxItem]:
+        """What awaits a body: the steps it may take now, per subject."""
+        page = self.backend.select(
+            AWAITING,
+            where={"body": body},
+            as_of=self._as_of(as_of),
+            order_by=("subject", "fact_type"),
+            limit=limit,
+            after=after,
+        )
+        return Listing(
+            tuple(InboxItem(r["subject"], r["fact_type"], r["valid_from"]) for r in page.rows),
+            page.next,
+        )
+
+    def decisions(
+        self,
+        body: str,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[AuditEntry]:
+        """A body's decision log: what it decided, on which date, on which subject."""
+        page = self.backend.select(
+            AUDIT,
+            where={"by": body},
+            since=since,
+            until=until,
+            date_column="on_start",
+            order_by=("on_start", "subject", "position"),
+            limit=limit,
+            after=after,
+        )
+        return Listing(tuple(_audit(r) for r in page.rows), page.next)
+
+    def cluster(self, cluster: str, *, as_of: dt.date | None = None) -> list[ClusterEntry]:
+        """The agreements and tasks that concern a cluster, and how."""
+        rows = self._all(
+            CLUSTER_SUBJECTS,
+            where={"cluster": cluster},
+            as_of=self._as_of(as_of),
+            order_by=("subject", "role"),
+        )
+        return [ClusterEntry(r["subject"], r["role"], r["valid_from"]) for r in rows]
+
+    def focus_area(self, area: str, *, as_of: dt.date | None = None) -> list[FocusEntry]:
+        """The agreements and development tasks of a focus area, and where each stands."""
+        rows = self._all(
+            FOCUS_SUBJECTS,
+            where={"focus_area": area},
+            as_of=self._as_of(as_of),
+            order_by=("subject",),
+        )
+        return [FocusEntry(r["subject"], r["kind"], r["status"]) for r in rows]
+
+    def indicators(self, area: str, *, as_of: dt.date | None = None) -> list[IndicatorEntry]:
+        """The goals and indicators of a focus area, each with its latest measurement."""
+        rows = self._all(
+            FOCUS_INDICATORS,
+            where={"focus_area": area},
+            as_of=self._as_of(as_of),
+            order_by=("indicator",),
+        )
+        out = []
+        for r in rows:
+            doc, latest = r["doc"], r["doc"].get("latest")
+            out.append(
+                IndicatorEntry(
+                    r["indicator"],
+                    doc["name"],
+                    r["goal"],
+                    doc["goal_text"],
+                    doc["cadence_months"],
+                    latest["period"] if latest else None,
+                    latest["value"] if latest else None,
+                    latest["final"] if latest else None,
+                )
+            )
+        return out
+
+    def audit(
+        self,
+        *,
+        subject: str | None = None,
+        body: str | None = None,
+        party: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[AuditEntry]:
+        """Every fact, filtered by subject, deciding body, party named and decision period."""
+        where: dict[str, Any] = {}
+        if subject is not None:
+            where["subject"] = subject
+        if body is not None:
+            where["by"] = body
+        if party is None:
+            page = self.backend.select(
+                AUDIT,
+                where=where,
+                since=since,
+                until=until,
+                date_column="on_start",
+                order_by=("on_start", "subject", "position"),
+                limit=limit,
+                after=after,
+            )
+            return Listing(tuple(_audit(r) for r in page.rows), page.next)
+        named = self.backend.select(
+            AUDIT_PARTIES,
+            where={"party": party, **({"subject": subject} if subject else {})},
+            since=since,
+            until=until,
+            date_column="on_start",
+            order_by=("on_start", "subject", "position"),
+            limit=limit,
+            after=after,
+        )
+        out = []
+        for r in named.rows:
+            found = self.backend.select(
+                AUDIT,
+                where={
+                    "subject": r["subject"],
+                    "position": r["position"],
+                    **({"by": body} if body else {}),
+                },
+                limit=1,
+            ).rows
+            out += [_audit(x) for x in found]
+        return Listing(tuple(out), named.next)
+
+    def corrections_of(self, subject: str, position: int) -> list[AuditEntry]:
+        """The corrections that point at a fact, oldest first."""
+        rows = self._all(AUDIT, where={"subject": subject, "corrects": position})
+        return [_audit(r) for r in rows]
+
+    def deadlines(
+        self, *, as_of: dt.date | None = None, kinds: Sequence[str] = ()
+    ) -> list[Deadline]:
+        """The open deadlines on a day, each marked overdue or not."""
+        day = self._as_of(as_of) or dt.date.today()
+        rows = self._all(DEADLINES, as_of=day, order_by=("due", "subject", "kind", "key"))
+        return [
+            Deadline(r["subject"], r["kind"], r["key"], r["due"], r["due"] < day)
+            for r in rows
+            if not kinds or r["kind"] in kinds
+        ]

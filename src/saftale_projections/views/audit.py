@@ -1,0 +1,96 @@
+"""The audit trail: every recorded fact, who decided, under which authority, on what
+date, who recorded it and when, and the corrections linked to what they correct."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saftale_core import FactCorrected, Recorded, fact_to_dict
+from saftale_core.canonical import ID_KEYS
+from saftale_projections.protocol import Batch, Changes, Column, Table
+
+__all__ = ["AUDIT", "AUDIT_PARTIES", "AuditTrail"]
+
+AUDIT = Table(
+    "audit",
+    key=("subject", "position"),
+    columns=(
+        Column("subject", nullable=False),
+        Column("position", "int", nullable=False),
+        Column("store_position", "int", index=True, nullable=False),
+        Column("fact_type", index=True, nullable=False),
+        Column("by", index=True, nullable=False),
+        Column("on_start", "date", index=True, nullable=False),
+        Column("on_end", "date", nullable=False),
+        Column("on_text", nullable=False),
+        Column("recorded_by", index=True, nullable=False),
+        Column("recorded_at", nullable=False),
+        Column("corrects", "int", index=True),
+    ),
+)
+"""One row per recorded fact; a correction's row names the position it ``corrects``
+(find the corrections of a fact by selecting ``corrects == position``)."""
+
+AUDIT_PARTIES = Table(
+    "audit_party",
+    key=("party", "subject", "position"),
+    columns=(
+        Column("party", nullable=False),
+        Column("subject", nullable=False),
+        Column("position", "int", nullable=False),
+        Column("on_start", "date", index=True, nullable=False),
+    ),
+)
+"""Every party a fact names (``by``, clusters, councils, members, parties), for
+filtering the trail by party."""
+
+
+def parties_of(record: Recorded) -> list[str]:
+    fact = record.fact
+    out = [fact.by]
+    for key, kind in ID_KEYS.items():
+        if kind == "focus_areas":
+            continue
+        value = getattr(fact, key, None)
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out += [v for v in value if isinstance(v, str)]
+    return list(dict.fromkeys(out))
+
+
+class AuditTrail:
+    """Every fact as an auditor reads it."""
+
+    name = "audit"
+    version = 1
+    tables = (AUDIT, AUDIT_PARTIES)
+
+    def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
+        for store_position, record in batch.items:
+            fact = record.fact
+            row: dict[str, Any] = {
+                "subject": fact.subject,
+                "position": record.position,
+                "store_position": store_position,
+                "fact_type": fact.TYPE,
+                "by": fact.by,
+                "on_start": fact.on.start,
+                "on_end": fact.on.end,
+                "on_text": fact.on.text,
+                "recorded_by": record.recorded_by,
+                "recorded_at": record.timestamp.isoformat(),
+                "corrects": fact.corrects if isinstance(fact, FactCorrected) else None,
+                "doc": fact_to_dict(fact),
+            }
+            changes.put(AUDIT, row)
+            for party in parties_of(record):
+                changes.put(
+                    AUDIT_PARTIES,
+                    {
+                        "party": party,
+                        "subject": fact.subject,
+                        "position": record.position,
+                        "on_start": fact.on.start,
+                    },
+                )
