@@ -170,11 +170,19 @@ _LOCK_KEY = 0x5AF7A1E  # one advisory lock for "saftale creates its tables"
 def open_event_store(store: StoreURL) -> EventStoreApp:
     """Open the event store, creating its tables if needed.
 
+    On SQLite, openers of one file take turns (an exclusive ``flock`` on the
+    file, which SQLite's own byte-range locks ignore): eventsourcing switches a
+    new file to WAL and creates its tables in a deferred transaction, and two
+    openers doing that at the same instant can get "database is locked" at
+    once, whatever the lock timeout.
+
     On PostgreSQL, a direct connection first reports a missing database or a
     refused login plainly, and an advisory lock serialises table creation, so
     that several processes opening one store at once do not collide in
     eventsourcing's ``CREATE OR REPLACE FUNCTION``.
     """
+    if store.kind == "sqlite":
+        return _open_sqlite(store)
     if store.kind != "postgresql":
         return EventStoreApp(store)
     import psycopg
@@ -207,3 +215,22 @@ def open_event_store(store: StoreURL) -> EventStoreApp:
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
+
+def _open_sqlite(store: StoreURL) -> EventStoreApp:
+    path = store.env["SQLITE_DBNAME"]
+    if path == ":memory:" or path.startswith("file:"):
+        return EventStoreApp(store)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no turns, as eventsourcing does it
+        return EventStoreApp(store)
+    try:
+        handle = open(path, "ab")  # noqa: SIM115 - held for the creation only
+    except OSError as exc:
+        raise StoreError(f"cannot open the store {store.display}: {exc.strerror}") from None
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            return EventStoreApp(store)
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
