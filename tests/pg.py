@@ -72,7 +72,9 @@ def _drop(name: str) -> None:
         with _admin() as conn:
             conn.execute(
                 "select pg_terminate_backend(pid) from pg_stat_activity "
-                "where datname = %s and pid <> pg_backend_pid()", (name,))
+                "where datname = %s and pid <> pg_backend_pid()",
+                (name,),
+            )
             conn.execute(f'drop database if exists "{name}"')
     except psycopg.Error:
         pass  # the server went away: nothing left to clean
