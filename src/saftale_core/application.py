@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import itertools
+import marshal
+import random
+import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
 import attrs
+import orjson
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from saftale_core.agreement import AGREEMENT, STATUSES, AgreementState
@@ -35,13 +42,23 @@ from saftale_core.errors import (
     SaftaleError,
     StoreError,
 )
-from saftale_core.facts import Fact, Recorded, subject_id
+from saftale_core.facts import Fact, FactCorrected, Recorded, subject_id
 from saftale_core.generation import FollowUp, GenerationState, follow_up
 from saftale_core.history import ImportResult, Line, export_lines, read_lines
+from saftale_core.ledger import SEAL_TOPIC, Verification
+from saftale_core.ledger import verify as verify_chain
 from saftale_core.process import Context, NextStep
 from saftale_core.registry import Registry
-from saftale_core.store import StoreURL, default_url, open_event_store, parse_url
-from saftale_core.subjects import PROCESSES, EffectiveFact, decide, effective_facts, process_of
+from saftale_core.serialization import FactMapper, Prepared, decode_stored, fact_to_dict, prepare
+from saftale_core.store import Ledger, StoreURL, default_url, open_event_store, parse_url
+from saftale_core.subjects import (
+    PROCESSES,
+    EffectiveFact,
+    decide,
+    decide_next,
+    effective_facts,
+    process_of,
+)
 from saftale_core.task import STATUSES as TASK_STATUSES
 from saftale_core.task import TASK, TaskState
 
@@ -55,6 +72,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], dt.datetime]
+_LEDGER_RETRIES = 200
 S = TypeVar("S")
 
 
@@ -275,6 +293,7 @@ class Saftale:
         *,
         recorded_by: str | None = None,
         dry_run: bool = False,
+        progress: Callable[[str, int], None] | None = None,
     ) -> ImportResult:
         """Check a whole history file against the rules and the store; record all or nothing.
 
@@ -283,11 +302,15 @@ class Saftale:
         reported (:attr:`ImportResult.refusals`); if there is one, nothing is
         recorded.  A line equal to a fact already recorded (or to an earlier
         line) is a no-op, so importing the same file twice records each fact once.
+
+        The file streams: what is checked waits in a temporary file, not in
+        memory, and is then stored in one transaction.  Memory grows with the
+        number of subjects and by a digest per fact (for the repeats), not with
+        the facts themselves.  ``progress(stage, count)`` is called as lines
+        are checked (``"checked"``) and facts stored (``"recorded"``).
         """
         who = _check_recorder(recorded_by or self.recorded_by)
         now = self.clock()
-        histories: dict[str, list[Recorded]] = {}
-        ctx = Context(self.registry, now, self._kind_lookup(histories))
         lines: Iterable[Line]
         if isinstance(source, str | Path) or hasattr(source, "read"):
             lines = read_lines(cast(Any, source))
@@ -296,45 +319,34 @@ class Saftale:
             head = next(items, None)
             rest: Iterable[Any] = [] if head is None else itertools.chain([head], items)
             lines = cast(Iterable[Line], rest) if isinstance(head, Line) else read_lines(rest)
-        refusals: list[tuple[int, RuleViolation]] = []
-        warnings: list[tuple[int, RuleWarning]] = []
-        already: list[int] = []
-        new: list[Recorded] = []
-        checked = 0
-        for line in lines:
-            checked += 1
-            if line.error is not None or line.fact is None:
-                refusals.append(
-                    (line.number, line.error or RuleViolation("bad-record", "empty line"))
-                )
-                continue
-            fact = line.fact
-            history = histories.get(fact.subject)
-            if history is None:
-                history = histories[fact.subject] = self.records(fact.subject)
-            if self._repeats(history, fact):
-                already.append(line.number)
-                continue
-            try:
-                decision = decide(history, fact, ctx)
-            except RuleViolation as exc:
-                refusals.append((line.number, exc))
-                continue
-            rec = Recorded(
-                originator_id=subject_id(fact.subject),
-                originator_version=len(history) + 1,
-                timestamp=now,
-                recorded_by=line.recorded_by or who,
-                fact=decision.fact,
-            )
-            history.append(rec)
-            new.append(rec)
-            warnings += [(line.number, w) for w in decision.warnings]
-        recorded = 0
-        if not refusals and not dry_run and new:
-            self.last_position = self._save(new)
-            recorded = len(new)
-        return ImportResult(tuple(refusals), tuple(warnings), tuple(already), recorded, checked)
+        with _Import(self, who, now) as job:
+            for line in lines:
+                job.check(line)
+                if progress is not None and job.checked % 1000 == 0:
+                    progress("checked", job.checked)
+            recorded = 0
+            if not job.refusals and not dry_run and job.new:
+                recorded = self._store_spooled(job, now, progress)
+        return ImportResult(
+            tuple(job.refusals), tuple(job.warnings), tuple(job.already), recorded, job.checked
+        )
+
+    def _store_spooled(
+        self, job: _Import, now: dt.datetime, progress: Callable[[str, int], None] | None
+    ) -> int:
+        ledger = Ledger(self._app, self.store.kind)
+        report = None if progress is None else (lambda n: progress("recorded", n))
+        try:
+            count, last = ledger.append(job.spooled(), at=now, progress=report)
+        except IntegrityError:
+            raise ConcurrencyConflict(
+                "the store changed while the file was checked; nothing was recorded, "
+                "import it again"
+            ) from None
+        except PersistenceError as exc:
+            raise StoreError(f"could not record in {self.store.display}: {_reason(exc)}") from None
+        self.last_position = last
+        return count
 
     def _kind_lookup(self, pending: dict[str, list[Recorded]]) -> Callable[[str], str | None]:
         """Looks up another subject's kind: in the batch being checked, else in the store."""
@@ -347,42 +359,61 @@ class Saftale:
 
         return kind_of
 
-    def _repeats(self, history: Sequence[Recorded], fact: Fact) -> bool:
-        """True when ``fact``, its ids made canonical, equals a fact in ``history``."""
-        if not history:
-            return False
-        process = PROCESSES[fact.TYPE] if fact.INITIATES else process_of(history)
-        try:
-            canonical = process.canonical(fact, self.registry)
-        except RuleViolation:
-            return False
-        return any(rec.fact == canonical for rec in history)
-
     def export_history(self) -> Iterator[str]:
         """The whole store as history-file lines, in recording order."""
         return export_lines(self.all_records())
 
     def _save(self, records: Sequence[Recorded]) -> int:
-        """Store records in one transaction; returns the position of the last one."""
-        try:
-            recordings = self._app.events.put(list(records))
-        except IntegrityError:
-            subjects = sorted({r.fact.subject for r in records})
-            raise ConcurrencyConflict(", ".join(subjects)) from None
-        except PersistenceError as exc:
-            raise StoreError(f"could not record in {self.store.display}: {_reason(exc)}") from None
-        return recordings[-1].notification.id if recordings else 0
+        """Store records and their seal in one transaction; the last one's position.
+
+        Writers take turns on the hash chain (:mod:`saftale_core.ledger`): when
+        only the ledger moved meanwhile, the write is sealed again and retried;
+        when a subject moved, that is a :class:`ConcurrencyConflict`.
+        """
+        ledger = Ledger(self._app, self.store.kind)
+        for attempt in itertools.count():
+            try:
+                return ledger.append(records, at=records[0].timestamp)[1]
+            except IntegrityError:
+                if attempt >= _LEDGER_RETRIES or self._subjects_moved(records):
+                    subjects = sorted({r.fact.subject for r in records})
+                    raise ConcurrencyConflict(", ".join(subjects)) from None
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 25)))
+            except PersistenceError as exc:
+                raise StoreError(
+                    f"could not record in {self.store.display}: {_reason(exc)}"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _subjects_moved(self, records: Sequence[Recorded]) -> bool:
+        """True when a subject of ``records`` has facts beyond what they were checked on."""
+        first: dict[uuid.UUID, int] = {}
+        for rec in records:
+            first.setdefault(rec.originator_id, rec.originator_version)
+        for oid, version in first.items():
+            last = self._app.recorder.select_events(oid, desc=True, limit=1)
+            if (last[0].originator_version if last else 0) != version - 1:
+                return True
+        return False
 
     # -- reading ----------------------------------------------------------------
 
     def position(self) -> int:
         """The position of the latest recorded fact in the store (0 when empty).
 
-        Positions order every fact of the store; read models track them."""
+        Positions order every fact of the store; read models track them.  They
+        have gaps: each write ends with a seal (:mod:`saftale_core.ledger`) that
+        takes a position of its own and is not a fact."""
+        recorder = self._app.recorder
         try:
-            return self._app.recorder.max_notification_id() or 0
+            last = recorder.max_notification_id() or 0
+            if not last:
+                return 0
+            row = recorder.select_notifications(start=last, limit=1)
         except PersistenceError as exc:
             raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+        # A write's facts are stored together, just before its seal.
+        return last - 1 if row and row[0].topic == SEAL_TOPIC else last
 
     def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Recorded]]:
         """Up to ``limit`` recorded facts after position ``after``, with their positions."""
@@ -390,9 +421,42 @@ class Saftale:
             notes = self._app.recorder.select_notifications(
                 start=after, limit=limit, inclusive_of_start=False
             )
-            return [(n.id, cast(Recorded, self._app.mapper.to_domain_event(n))) for n in notes]
+            return [
+                (n.id, cast(Recorded, self._app.mapper.to_domain_event(n)))
+                for n in notes
+                if n.topic != SEAL_TOPIC
+            ]
         except PersistenceError as exc:
             raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+
+    def verify(
+        self, *, batch: int = 5000, progress: Callable[[int], None] | None = None
+    ) -> Verification:
+        """Check the hash chain over every stored fact (see :mod:`saftale_core.ledger`).
+
+        Reads the stored rows themselves, not what the library makes of them, and
+        stops at the first fact that was altered, removed, inserted or moved.
+        ``progress`` gets the position reached after each batch.
+        """
+        recorder = self._app.recorder
+
+        def rows() -> Iterator[Any]:
+            position = 1
+            while True:
+                try:
+                    notes = recorder.select_notifications(start=position, limit=batch)
+                except PersistenceError as exc:
+                    raise StoreError(
+                        f"could not read {self.store.display}: {_reason(exc)}"
+                    ) from None
+                yield from notes
+                if notes and progress is not None:
+                    progress(notes[-1].id)
+                if len(notes) < batch:
+                    return
+                position = notes[-1].id + 1
+
+        return verify_chain(rows(), self._app.mapper.transcoder.decode)
 
     def records(self, subject: str) -> list[Recorded]:
         """Every fact recorded for ``subject`` as stored (empty if none), in order."""
@@ -616,7 +680,8 @@ class Saftale:
             except PersistenceError as exc:
                 raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
             for note in notes:
-                yield cast(Recorded, mapper.to_domain_event(note))
+                if note.topic != SEAL_TOPIC:
+                    yield cast(Recorded, mapper.to_domain_event(note))
             if len(notes) < batch:
                 return
             position = notes[-1].id + 1
@@ -638,3 +703,162 @@ def _default_user() -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def _digest(fact: Fact) -> bytes:
+    """A fact's fingerprint for repeats: 16 bytes of BLAKE2b over its canonical JSON."""
+    return hashlib.blake2b(
+        orjson.dumps(fact_to_dict(fact), option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).digest()
+
+
+@attrs.define
+class _Subject:
+    """One subject as an import checks it: where it stands, and what the file adds."""
+
+    first: Fact | None
+    """Its initiating fact (``None``: not initiated yet)."""
+    state: Any
+    """Its state with corrections applied."""
+    length: int
+    digests: set[bytes]
+    spooled: list[int] = attrs.Factory(list)
+    """Where this import's new facts of the subject wait in the spool."""
+
+
+class _Import:
+    """Checks history lines one by one against the store and the lines before them.
+
+    Keeps per subject only its folded state and fingerprints of its facts;
+    the facts to record wait in a temporary file (the spool).
+    """
+
+    def __init__(self, app: Saftale, who: str, now: dt.datetime) -> None:
+        self.app = app
+        self.who = who
+        self.now = now
+        self.registry = app.registry
+        self.subjects: dict[str, _Subject] = {}
+        self.ctx = Context(app.registry, now, self._kind_of)
+        self.refusals: list[tuple[int, RuleViolation]] = []
+        self.warnings: list[tuple[int, RuleWarning]] = []
+        self.already: list[int] = []
+        self.checked = 0
+        self.new = 0
+        # Closed by __exit__: the import is used as a context manager.
+        self._spool = tempfile.TemporaryFile(prefix="saftale-import-")  # noqa: SIM115
+
+    def __enter__(self) -> _Import:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._spool.close()
+
+    def _kind_of(self, subject: str) -> str | None:
+        sub = self.subjects.get(subject)
+        if sub is not None:
+            return sub.first.INITIATES if sub.first is not None else None
+        history = self.app.records(subject)
+        return history[0].fact.INITIATES if history else None
+
+    def _load(self, subject: str) -> _Subject:
+        history = self.app.records(subject)
+        if not history:
+            sub = _Subject(None, None, 0, set())
+        else:
+            process = process_of(history)
+            state = process.fold((e.fact for e in effective_facts(history)), self.registry)
+            sub = _Subject(history[0].fact, state, len(history), {_digest(r.fact) for r in history})
+        self.subjects[subject] = sub
+        return sub
+
+    def _history(self, subject: str, sub: _Subject) -> list[Recorded]:
+        """The subject's whole history: stored, then spooled (for corrections)."""
+        history = self.app.records(subject)
+        mapper = cast(FactMapper, self.app._app.mapper)
+        for offset in sub.spooled:
+            self._spool.seek(offset)
+            oid, version, topic, state = _read_spooled(self._spool)
+            history.append(
+                decode_stored(topic, orjson.dumps(state), oid, version, mapper.transcoder)
+            )
+        self._spool.seek(0, 2)
+        return history
+
+    def check(self, line: Line) -> None:
+        self.checked += 1
+        if line.error is not None or line.fact is None:
+            error = line.error or RuleViolation("bad-record", "empty line")
+            self.refusals.append((line.number, error))
+            return
+        fact = line.fact
+        sub = self.subjects.get(fact.subject) or self._load(fact.subject)
+        if sub.length and self._repeats(sub, fact):
+            self.already.append(line.number)
+            return
+        try:
+            if isinstance(fact, FactCorrected) and sub.first is not None:
+                history = self._history(fact.subject, sub)
+                decision = decide(history, fact, self.ctx)
+            else:
+                decision = decide_next(sub.first, sub.state, fact, self.ctx)
+        except RuleViolation as exc:
+            self.refusals.append((line.number, exc))
+            return
+        rec = Recorded(
+            originator_id=subject_id(fact.subject),
+            originator_version=sub.length + 1,
+            timestamp=self.now,
+            recorded_by=line.recorded_by or self.who,
+            fact=decision.fact,
+        )
+        if sub.first is None:
+            sub.first = decision.fact
+            sub.state = PROCESSES[decision.fact.TYPE].start(decision.fact, self.registry)
+        elif isinstance(decision.fact, FactCorrected):
+            effective = effective_facts([*history, rec])
+            sub.state = PROCESSES[sub.first.TYPE].fold((e.fact for e in effective), self.registry)
+        else:
+            sub.state = PROCESSES[sub.first.TYPE].evolve(sub.state, decision.fact)
+        sub.length += 1
+        sub.digests.add(_digest(decision.fact))
+        sub.spooled.append(self._spool.tell())
+        _write_spooled(self._spool, prepare(rec))
+        self.new += 1
+        self.warnings += [(line.number, w) for w in decision.warnings]
+
+    def _repeats(self, sub: _Subject, fact: Fact) -> bool:
+        process = PROCESSES[fact.TYPE] if fact.INITIATES else None
+        if process is None and sub.first is not None:
+            process = PROCESSES[sub.first.TYPE]
+        if process is None:
+            return False
+        try:
+            canonical = process.canonical(fact, self.registry)
+        except RuleViolation:
+            return False
+        return _digest(canonical) in sub.digests
+
+    def spooled(self) -> Iterator[Prepared]:
+        """The checked facts to record, in file order."""
+        self._spool.seek(0)
+        while True:
+            item = _read_spooled(self._spool)
+            if item is None:
+                return
+            yield item
+
+
+def _write_spooled(spool: IO[bytes], item: Prepared) -> None:
+    oid, version, topic, state = item
+    data = marshal.dumps((oid.bytes, version, topic, state))
+    spool.write(len(data).to_bytes(4, "big"))
+    spool.write(data)
+
+
+def _read_spooled(spool: IO[bytes]) -> Any:
+    size = spool.read(4)
+    if not size:
+        return None
+    oid, version, topic, state = marshal.loads(spool.read(int.from_bytes(size, "big")))
+    return uuid.UUID(bytes=oid), version, topic, state

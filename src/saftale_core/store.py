@@ -18,20 +18,33 @@ the fastest it offers (see DESIGN.md's measurements).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import attrs
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from saftale_core.errors import StoreError
-from saftale_core.serialization import FactMapper
+from saftale_core.facts import Recorded
+from saftale_core.ledger import GENESIS, LEDGER_ID
+from saftale_core.serialization import FactMapper, Prepared
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "StoreURL", "default_url", "open_event_store", "parse_url"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_VAR",
+    "Ledger",
+    "StoreURL",
+    "default_url",
+    "open_event_store",
+    "parse_url",
+]
 
 ENV_VAR = "SAFTALE_DB"
 DEFAULT_URL = "sqlite:///saftale.db"
@@ -234,3 +247,96 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
             return EventStoreApp(store)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class Ledger:
+    """Appends sealed facts (see :mod:`saftale_core.ledger`) in one transaction per call.
+
+    ``append`` takes the facts as an iterable and streams them into the store
+    in batches inside a single transaction, so a long import neither holds its
+    facts in memory nor leaves half of them behind.  The chain's head is read
+    first; if another writer sealed meanwhile, the seal's version collides,
+    nothing is written, and :class:`LedgerMoved` asks the caller to try again.
+    """
+
+    def __init__(self, app: EventStoreApp, kind: str) -> None:
+        self.app = app
+        self.kind = kind
+
+    def head(self) -> tuple[int, str]:
+        """The ledger's version and the chain's head (0 and GENESIS for a new store)."""
+        last = self.app.recorder.select_events(LEDGER_ID, desc=True, limit=1)
+        if not last:
+            return 0, GENESIS
+        state = self.app.mapper.transcoder.decode(last[0].state)
+        return last[0].originator_version, str(state["head"])
+
+    def append(
+        self,
+        records: Iterable[Recorded | Prepared],
+        *,
+        at: dt.datetime,
+        batch: int = 1000,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]:
+        """Store ``records`` and their seal in one transaction: ``(count, last position)``.
+
+        Raises eventsourcing's ``IntegrityError`` when a subject's version or
+        the ledger's was taken meanwhile (nothing is stored then).
+        """
+        mapper = cast(FactMapper, self.app.mapper)
+        version, head = self.head()
+        start = head
+        count = 0
+        last = 0
+        if self.kind == "memory":
+            # The in-memory recorder has no transactions: one insert of everything.
+            events: list[StoredEvent] = []
+            for record in records:
+                stored, head = mapper.sealed(record, head)
+                events.append(stored)
+            if not events:
+                return 0, 0
+            events.append(mapper.seal(version + 1, at, start, head, len(events)))
+            ids = self.app.recorder.insert_events(events) or []
+            if progress is not None:
+                progress(len(events) - 1)
+            return len(events) - 1, int(ids[-2]) if len(ids) > 1 else 0
+        with self._inserter() as insert:
+            pending: list[StoredEvent] = []
+            for record in records:
+                stored, head = mapper.sealed(record, head)
+                pending.append(stored)
+                if len(pending) >= batch:
+                    last = insert(pending) or last
+                    count += len(pending)
+                    pending = []
+                    if progress is not None:
+                        progress(count)
+            if pending:
+                last = insert(pending) or last
+                count += len(pending)
+                if progress is not None:
+                    progress(count)
+            if count:
+                insert([mapper.seal(version + 1, at, start, head, count)])
+        return count, last
+
+    @contextlib.contextmanager
+    def _inserter(self) -> Iterator[Callable[[list[StoredEvent]], int]]:
+        recorder: Any = self.app.recorder
+        with recorder.datastore.transaction(commit=True) as cursor:
+            if self.kind == "sqlite":
+
+                def insert(events: list[StoredEvent]) -> int:
+                    ids = recorder._insert_events(cursor, events)
+                    return int(ids[-1]) if ids else 0
+
+            else:
+
+                def insert(events: list[StoredEvent]) -> int:
+                    recorder._insert_stored_events(cursor, events)
+                    ids = recorder._fetch_ids_after_insert_events(cursor, events)
+                    return int(ids[-1]) if ids else 0
+
+            yield insert

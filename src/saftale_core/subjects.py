@@ -28,6 +28,7 @@ __all__ = [
     "PROCESSES",
     "EffectiveFact",
     "decide",
+    "decide_next",
     "effective_facts",
     "process_of",
     "timeline",
@@ -95,21 +96,45 @@ def decide(history: Sequence[Recorded], fact: Fact, ctx: Context) -> Decision:
 
 
 def _decide(history: Sequence[Recorded], fact: Fact, ctx: Context) -> Decision:
+    if history and not fact.INITIATES and isinstance(fact, FactCorrected):
+        return _decide_correction(process_of(history), history, fact, ctx)
+    first = history[0].fact if history else None
+    state = None
+    if history and not fact.INITIATES:
+        state = process_of(history).fold((e.fact for e in effective_facts(history)), ctx.registry)
+    return _decide_next(first, state, fact, ctx)
+
+
+def decide_next(first: Fact | None, state: Any, fact: Fact, ctx: Context) -> Decision:
+    """:func:`decide` for a fact that is not a correction, given the subject's first
+    fact (``None`` for a new subject) and its state with corrections applied.
+
+    For checking many facts in a row without folding each subject's history again.
+    """
+    if isinstance(fact, FactCorrected):
+        raise TypeError("a correction needs the whole history: use decide()")
+    try:
+        return _decide_next(first, state, fact, ctx)
+    except RuleViolation as exc:
+        if exc.subject is None:
+            raise exc.for_fact(subject=fact.subject, fact_type=fact.TYPE) from None
+        raise
+
+
+def _decide_next(first: Fact | None, state: Any, fact: Fact, ctx: Context) -> Decision:
     if fact.INITIATES:
-        if history:
+        if first is not None:
             raise refuse(
                 "duplicate-subject",
                 f"the subject {fact.subject!r} already exists "
-                f"(initiated by {history[0].fact.TYPE} on {history[0].fact.on})",
+                f"(initiated by {first.TYPE} on {first.on})",
             )
         return PROCESSES[fact.TYPE].decide_start(fact, ctx)
-    if not history:
+    if first is None:
         raise refuse("unknown-subject", f"the subject {fact.subject!r} was never initiated")
-    process = process_of(history)
     if isinstance(fact, FactCorrected):
-        return _decide_correction(process, history, fact, ctx)
-    state = process.fold((e.fact for e in effective_facts(history)), ctx.registry)
-    return process.decide(state, fact, ctx)
+        raise refuse("bad-record", "a correction cannot be checked without its history")
+    return PROCESSES[first.TYPE].decide(state, fact, ctx)
 
 
 def _decide_correction(

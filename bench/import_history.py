@@ -1,0 +1,140 @@
+"""Benchmark: importing a history file into SQLite, every rule checked.
+
+    .venv/bin/python bench/import_history.py [--facts 100000] [--batch 1000]
+
+Writes a history file of about N facts (whole cooperation agreements, each
+from initiation to evaluation), then measures in the same run:
+
+* the baseline: eventsourcing alone saving the same facts, already built in
+  memory, ``batch`` per ``put`` (its mapper is ours: the stock one cannot store
+  slotted attrs events), into an empty SQLite file;
+* ``Saftale.import_history`` of the file into another empty SQLite file: read
+  and parse every line, check every rule against the store and the lines
+  before it, chain and seal, store in one transaction;
+
+and prints facts per second for each, the ratio (the development-task issue's
+target for the ``saftale import`` command is 0.8 or more at 100,000 facts), and
+the peak traced memory of the import (``tracemalloc``) at the full size and
+at a tenth of it, to show whether memory grows with the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.support import agreement_path  # noqa: E402
+
+from saftale_core import Saftale  # noqa: E402
+from saftale_core.facts import Fact, Recorded, subject_id  # noqa: E402
+from saftale_core.serialization import fact_to_dict  # noqa: E402
+from saftale_core.store import open_event_store, parse_url  # noqa: E402
+
+
+def history(facts: int) -> list[Fact]:
+    out: list[Fact] = []
+    i = 0
+    while len(out) < facts:
+        out += agreement_path(f"bench-{i}", implement_in=("klynge:aarhus", "klynge:midt"))
+        i += 1
+    return out
+
+
+def measure(label: str, work: Callable[[], int], *, trace: bool = False) -> tuple[float, int]:
+    if trace:
+        tracemalloc.start()
+    start = time.perf_counter()
+    count = work()
+    seconds = time.perf_counter() - start
+    peak = 0
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    rate = count / seconds if seconds else float("inf")
+    memory = f" peak {peak / 2**20:6.1f} MiB" if trace else ""
+    print(f"{label:52} {count:>8} facts {seconds:7.2f} s {rate:9.0f} facts/s{memory}")
+    return rate, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--facts", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    now = dt.datetime.now(dt.UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        facts = history(args.facts)
+        small = history(args.facts // 10)
+        for name, items in (("history.jsonl", facts), ("small.jsonl", small)):
+            with open(f"{tmp}/{name}", "wb") as fh:
+                for fact in items:
+                    fh.write(orjson.dumps(fact_to_dict(fact)) + b"\n")
+        print(f"{len(facts)} facts in the history file, {len(small)} in the small one")
+
+        records = []
+        versions: dict[str, int] = {}
+        for fact in facts:
+            versions[fact.subject] = versions.get(fact.subject, 0) + 1
+            records.append(
+                Recorded(
+                    originator_id=subject_id(fact.subject),
+                    originator_version=versions[fact.subject],
+                    timestamp=now,
+                    recorded_by="bench",
+                    fact=fact,
+                )
+            )
+        alone = open_event_store(parse_url(f"sqlite:///{tmp}/alone.db"))
+
+        def save_alone() -> int:
+            for i in range(0, len(records), args.batch):
+                alone.events.put(records[i : i + args.batch])
+            return len(records)
+
+        base, _ = measure(f"baseline: eventsourcing put, {args.batch} per call", save_alone)
+        alone.close()
+
+        def importer(name: str, url: str) -> Callable[[], int]:
+            def work() -> int:
+                with Saftale.open(url, recorded_by="bench") as app:
+                    result = app.import_history(f"{tmp}/{name}")
+                    assert result.ok, result.refusals[:3]
+                    return result.recorded
+
+            return work
+
+        rate, _ = measure(
+            "saftale import, every rule checked",
+            importer("history.jsonl", f"sqlite:///{tmp}/import.db"),
+        )
+        _, small_peak = measure(
+            "saftale import of a tenth (memory only)",
+            importer("small.jsonl", f"sqlite:///{tmp}/small.db"),
+            trace=True,
+        )
+        _, traced_peak = measure(
+            "saftale import again (memory only)",
+            importer("history.jsonl", f"sqlite:///{tmp}/traced.db"),
+            trace=True,
+        )
+        print(
+            f"ratio import/baseline: {rate / base:.2f} (target 0.8); peak memory "
+            f"{traced_peak / 2**20:.1f} MiB for the file, {small_peak / 2**20:.1f} MiB "
+            f"for a tenth of it ({traced_peak / max(small_peak, 1):.1f}x)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
