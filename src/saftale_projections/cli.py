@@ -1,0 +1,751 @@
+"""The ``saftale`` command: history files, views, audit, rebuild and verify.
+
+Exit codes: 0 ok; 1 a history file was refused (nothing recorded) or
+``verify`` found the store tampered with; 2 a usage error (bad option, bad
+URL, missing file, a store that cannot be opened).  A user error prints one
+line on stderr, never a traceback.
+
+The store is ``--db URL``, else ``$SAFTALE_DB``, else ``sqlite:///saftale.db``.
+The views live in ``--views URL``, else ``$SAFTALE_VIEWS``, else an SQLite file
+next to an SQLite store (``saftale-views.db``), else in memory; every command
+that shows views first brings them up to date.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import attrs
+import click
+
+from saftale_core import Saftale, SaftaleError
+from saftale_core.dates import Period
+from saftale_core.errors import RuleViolation, StoreError
+from saftale_core.facts import Recorded
+from saftale_core.registry import Registry
+from saftale_core.serialization import fact_to_dict
+from saftale_core.store import default_url
+from saftale_projections.backends import MemoryBackend, open_backend
+from saftale_projections.protocol import ViewBackend
+from saftale_projections.queries import Views
+from saftale_projections.runner import Runner
+from saftale_projections.views import ALL_VIEWS
+
+__all__ = ["main"]
+
+VIEWS_ENV = "SAFTALE_VIEWS"
+FORMATS = ("table", "json", "csv")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Usage(click.ClickException):
+    """A usage error: exit code 2."""
+
+    exit_code = 2
+
+
+class Failed(click.ClickException):
+    """Refused, or verify found a problem: exit code 1 (message already printed)."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        if self.message:
+            click.echo(f"saftale: {self.message}", err=True)
+
+
+@attrs.define
+class Settings:
+    db: str | None
+    views: str | None
+    registry: Path | None
+    user: str | None
+
+    def open(self) -> Saftale:
+        try:
+            registry = Registry.from_path(self.registry) if self.registry else None
+            return Saftale.open(self.db, registry=registry, recorded_by=self.user)
+        except SaftaleError as exc:
+            raise Usage(str(exc)) from None
+
+    def views_url(self, app: Saftale) -> str:
+        url = self.views or os.environ.get(VIEWS_ENV)
+        if url:
+            return url
+        shown = app.store.display
+        if shown.startswith("sqlite:///") and shown.endswith(".db"):
+            return shown[: -len(".db")] + "-views.db"
+        if app.store.kind == "sqlite" and shown.endswith(".db") and "://" not in shown:
+            return "sqlite:///" + shown[: -len(".db")] + "-views.db"
+        return ":memory:"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", metavar="URL", help=f"The store (default: $SAFTALE_DB or {default_url()}).")
+@click.option(
+    "--views",
+    metavar="URL",
+    help="Where views are kept (default: $SAFTALE_VIEWS, or a file next to an SQLite store).",
+)
+@click.option(
+    "--registry",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A registry TOML file of bodies and clusters (default: Region Midtjylland 2019).",
+)
+@click.option("--user", metavar="NAME", help="Who records facts (default: the login name).")
+@click.version_option(package_name="saftale")
+@click.pass_context
+def main(
+    ctx: click.Context, db: str | None, views: str | None, registry: Path | None, user: str | None
+) -> None:
+    """Keep and question the history of a health agreement (sundhedsaftale).
+
+    Exit codes: 0 ok, 1 refused or tampered with, 2 usage.
+    """
+    ctx.obj = Settings(db, views, registry, user)
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Saftale]:
+    app = settings.open()
+    try:
+        yield app
+    except RuleViolation as exc:
+        raise Failed(str(exc)) from None
+    except StoreError as exc:
+        raise Usage(str(exc)) from None
+    except SaftaleError as exc:
+        raise Failed(str(exc)) from None
+    finally:
+        app.close()
+
+
+# -- import / export -------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("--dry-run", is_flag=True, help="Check and report; record nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print refusals and warnings only.")
+@click.pass_obj
+def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool) -> None:
+    """Check history FILES (JSON Lines, '-' for stdin) and record them, all or nothing.
+
+    Every refused line prints as FILE:LINE: CODE: message, and then nothing of
+    that file is recorded (exit 1).  Lines already recorded are no-ops.
+    """
+    for name in files:
+        if name != "-" and not Path(name).is_file():
+            raise Usage(f"{name}: no such file")
+    refused = False
+    with _store(settings) as app:
+        for name in files:
+            refused |= not _import_one(app, name, dry_run=dry_run, quiet=quiet)
+    if refused:
+        raise Failed("")
+
+
+def _import_one(app: Saftale, name: str, *, dry_run: bool, quiet: bool) -> bool:
+    show = "<stdin>" if name == "-" else name
+    progress = _Progress(f"checking {show}", quiet)
+    try:
+        if name == "-":
+            source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+            result = app.import_history(source, dry_run=dry_run, progress=progress)
+        else:
+            with Path(name).open(encoding="utf-8") as fh:
+                result = app.import_history(fh, dry_run=dry_run, progress=progress)
+    except UnicodeDecodeError as exc:
+        progress.close()
+        click.echo(f"{show}: bad-record: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return False
+    finally:
+        progress.close()
+    for number, warning in result.warnings:
+        click.echo(f"{show}:{number}: {warning.code}: warning: {warning.detail}")
+    for number, error in result.refusals:
+        click.echo(f"{show}:{number}: {error.code}: {error.detail}")
+    if not quiet:
+        for number in result.already_recorded:
+            click.echo(f"{show}:{number}: already recorded")
+    if result.refusals:
+        click.echo(
+            f"{show}: refused: {len(result.refusals)} of {result.checked} lines; "
+            "nothing was recorded",
+            err=True,
+        )
+        return False
+    if not quiet:
+        what = "would record" if dry_run else "recorded"
+        count = result.checked - len(result.already_recorded) if dry_run else result.recorded
+        click.echo(
+            f"{show}: {what} {count} facts; {len(result.already_recorded)} already recorded; "
+            f"{len(result.warnings)} warnings ({result.checked} lines)",
+            err=True,
+        )
+    return True
+
+
+@main.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: stdout). Written whole or not at all.",
+)
+@click.pass_obj
+def export(settings: Settings, output: Path | None) -> None:
+    """Write every recorded fact as a history file (JSON Lines), in recording order."""
+    with _store(settings) as app:
+        if output is None:
+            for line in app.export_history():
+                click.echo(line)
+            return
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="\n") as fh:
+                for line in app.export_history():
+                    fh.write(line + "\n")
+            partial.replace(output)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise Usage(f"{output}: {exc.strerror}") from None
+
+
+# -- views --------------------------------------------------------------------------------
+
+
+def _day(_: click.Context, __: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _moment(_: click.Context, __: click.Parameter, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a time (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC if no zone)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if len(value) == 10:  # a whole day: what was known at its end
+        moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return moment
+
+
+def view_options(fn: F) -> F:
+    """``--as-of``, ``--known-on`` and ``--format`` for every view."""
+    fn = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table for people; json, or csv for a Danish Excel (semicolons, decimal comma).",
+    )(fn)
+    fn = click.option(
+        "--known-on",
+        metavar="TIME",
+        callback=_moment,
+        help="Only what had been recorded by then: what did we know that day?",
+    )(fn)
+    return click.option(
+        "--as-of",
+        metavar="DAY",
+        callback=_day,
+        help="The view on that decision date (default: today).",
+    )(fn)
+
+
+class _KnownOn:
+    """The store as it was at a recording time (for views built on the fly)."""
+
+    def __init__(self, app: Saftale, moment: dt.datetime) -> None:
+        self.app = app
+        self.moment = moment
+        self.registry = app.registry
+        self.last_position = 0
+
+    def position(self) -> int:
+        return self.app.position()
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Recorded]]:
+        # Positions follow recording time: what was recorded later comes after.
+        items = self.app.read(after=after, limit=limit)
+        return [(p, r) for p, r in items if r.timestamp <= self.moment]
+
+    def records(self, subject: str) -> list[Recorded]:
+        return [r for r in self.app.records(subject) if r.timestamp <= self.moment]
+
+
+@contextmanager
+def _views(
+    settings: Settings, known_on: dt.datetime | None, progress: bool = False
+) -> Iterator[tuple[Saftale, Views]]:
+    with _store(settings) as app:
+        backend: ViewBackend
+        if known_on is not None:
+            backend = MemoryBackend()
+            Runner(cast(Saftale, _KnownOn(app, known_on)), backend, ALL_VIEWS()).run_once()
+        else:
+            try:
+                backend = open_backend(settings.views_url(app))
+            except SaftaleError as exc:
+                raise Usage(str(exc)) from None
+            runner = Runner(app, backend, ALL_VIEWS())
+            bar = _Progress("bringing the views up to date", not progress)
+            try:
+                runner.run_once(progress=lambda name, at, last: bar(name, at, last))
+            finally:
+                bar.close()
+        try:
+            yield app, Views(backend)
+        finally:
+            backend.close()
+
+
+@main.group()
+def show() -> None:
+    """Show a view: a body's inbox or decisions, a cluster, a focus area, a subject,
+    deadlines."""
+
+
+@show.command("subjects")
+@view_options
+@click.pass_obj
+def show_subjects(
+    settings: Settings, as_of: dt.date | None, known_on: dt.datetime | None, fmt: str
+) -> None:
+    """Every subject with its status."""
+    with _views(settings, known_on) as (app, views):
+        rows = []
+        for subject, _ in app.subjects():
+            status = views.status(subject, as_of=as_of)
+            if status is not None:
+                rows.append(status)
+        _emit(rows, fmt, title=_title("Subjects", as_of, known_on))
+
+
+@show.command("subject")
+@click.argument("subject")
+@view_options
+@click.pass_obj
+def show_subject(
+    settings: Settings,
+    subject: str,
+    as_of: dt.date | None,
+    known_on: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """One subject: where it stands, and its history."""
+    with _views(settings, known_on) as (app, views):
+        status = views.status(subject, as_of=as_of)
+        if status is None:
+            raise Usage(f"no subject {subject!r} (as of that day)")
+        entries = app.history(subject, as_recorded=known_on)
+        history = [
+            {
+                "position": e.position,
+                "type": e.fact.TYPE,
+                "on": str(e.fact.on),
+                "by": e.fact.by,
+                "recorded_by": e.recorded_by,
+                "recorded_at": e.recorded_at.isoformat(timespec="seconds"),
+                "in_force": e.in_force,
+                "corrected_by": ",".join(map(str, e.corrected_by)),
+            }
+            for e in entries
+            if as_of is None or not _after(e.fact.on, as_of)
+        ]
+        if fmt == "json":
+            click.echo(
+                json.dumps({"status": _plain(status), "history": history}, ensure_ascii=False)
+            )
+            return
+        _emit([status], fmt, title=_title(f"Subject {subject}", as_of, known_on))
+        if fmt == "table":
+            click.echo()
+        _emit(history, fmt, title="History")
+
+
+def _after(on: Period, day: dt.date) -> bool:
+    return on.start > day
+
+
+@show.command("inbox")
+@click.argument("body")
+@view_options
+@click.pass_obj
+def show_inbox(
+    settings: Settings, body: str, as_of: dt.date | None, known_on: dt.datetime | None, fmt: str
+) -> None:
+    """What awaits BODY (e.g. SSG, SKU, byraad:aarhus): the steps it may take now."""
+    with _views(settings, known_on) as (app, views):
+        body = _body(app, body)
+        _emit(
+            _pages(lambda after: views.inbox(body, as_of=as_of, after=after)),
+            fmt,
+            title=_title(f"Awaiting {body}", as_of, known_on),
+        )
+
+
+@show.command("decisions")
+@click.argument("body")
+@click.option("--since", callback=_day, metavar="DAY", help="Decided on or after this day.")
+@click.option("--until", callback=_day, metavar="DAY", help="Decided on or before this day.")
+@view_options
+@click.pass_obj
+def show_decisions(
+    settings: Settings,
+    body: str,
+    since: dt.date | None,
+    until: dt.date | None,
+    as_of: dt.date | None,
+    known_on: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """BODY's decision log: what it decided, when, on which subject."""
+    if as_of is not None:
+        until = min(until, as_of) if until else as_of
+    with _views(settings, known_on) as (app, views):
+        body = _body(app, body)
+        rows = _pages(lambda after: views.decisions(body, since=since, until=until, after=after))
+        _emit(rows, fmt, title=_title(f"Decisions of {body}", as_of, known_on))
+
+
+@show.command("cluster")
+@click.argument("cluster")
+@view_options
+@click.pass_obj
+def show_cluster(
+    settings: Settings, cluster: str, as_of: dt.date | None, known_on: dt.datetime | None, fmt: str
+) -> None:
+    """A cluster (klynge): what is assigned or spread to it, and what it developed."""
+    with _views(settings, known_on) as (app, views):
+        cluster = _body(app, cluster)
+        _emit(
+            views.cluster(cluster, as_of=as_of),
+            fmt,
+            title=_title(f"Cluster {cluster}", as_of, known_on),
+        )
+
+
+@show.command("focus-area")
+@click.argument("area")
+@view_options
+@click.pass_obj
+def show_focus_area(
+    settings: Settings, area: str, as_of: dt.date | None, known_on: dt.datetime | None, fmt: str
+) -> None:
+    """A focus area: its agreements and tasks, and its indicators' latest measurements."""
+    with _views(settings, known_on) as (_, views):
+        subjects = views.focus_area(area, as_of=as_of)
+        indicators = views.indicators(area, as_of=as_of)
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    {
+                        "subjects": [_plain(s) for s in subjects],
+                        "indicators": [_plain(i) for i in indicators],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return
+        _emit(subjects, fmt, title=_title(f"Focus area {area}", as_of, known_on))
+        if fmt == "table":
+            click.echo()
+        _emit(indicators, fmt, title="Indicators")
+
+
+@show.command("deadlines")
+@click.option("--overdue", is_flag=True, help="Only those past due.")
+@view_options
+@click.pass_obj
+def show_deadlines(
+    settings: Settings,
+    overdue: bool,
+    as_of: dt.date | None,
+    known_on: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """Comment deadlines, evaluations and follow-up reports due: upcoming and overdue."""
+    with _views(settings, known_on) as (_, views):
+        rows = [d for d in views.deadlines(as_of=as_of) if d.overdue or not overdue]
+        _emit(rows, fmt, title=_title("Deadlines", as_of or dt.date.today(), known_on))
+
+
+# -- audit -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--body", metavar="ID", help="Facts decided by this body.")
+@click.option("--subject", metavar="KEY", help="Facts of this subject.")
+@click.option("--party", metavar="ID", help="Facts naming this party (e.g. a council asked).")
+@click.option("--since", callback=_day, metavar="DAY", help="Decided on or after this day.")
+@click.option("--until", callback=_day, metavar="DAY", help="Decided on or before this day.")
+@click.option(
+    "--known-on", metavar="TIME", callback=_moment, help="Only what was recorded by then."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def audit(
+    settings: Settings,
+    body: str | None,
+    subject: str | None,
+    party: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    known_on: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """Who decided what and when, who recorded it and when, with corrections linked."""
+    with _views(settings, known_on) as (app, views):
+        body = _body(app, body) if body else None
+        party = _body(app, party) if party else None
+        entries = _pages(
+            lambda after: views.audit(
+                subject=subject, body=body, party=party, since=since, until=until, after=after
+            )
+        )
+        rows = []
+        for e in entries:
+            corrected_by = [c.position for c in views.corrections_of(e.subject, e.position)]
+            rows.append(
+                {
+                    "subject": e.subject,
+                    "position": e.position,
+                    "type": e.fact_type,
+                    "on": e.on,
+                    "by": e.by,
+                    "recorded_by": e.recorded_by,
+                    "recorded_at": e.recorded_at,
+                    "corrects": e.corrects,
+                    "corrected_by": ",".join(map(str, corrected_by)),
+                    **({"fact": e.fact} if fmt == "json" else {}),
+                }
+            )
+        _emit(rows, fmt, title=_title("Audit", None, known_on))
+
+
+# -- rebuild / verify ----------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def rebuild(settings: Settings) -> None:
+    """Drop every view and build it again from the first fact, with a progress bar."""
+    with _store(settings) as app:
+        try:
+            backend = open_backend(settings.views_url(app))
+        except SaftaleError as exc:
+            raise Usage(str(exc)) from None
+        bar = _Progress("rebuilding", False)
+        try:
+            applied = Runner(app, backend, ALL_VIEWS()).rebuild(
+                progress=lambda name, at, last: bar(name, at, last)
+            )
+        finally:
+            bar.close()
+            backend.close()
+        click.echo(
+            f"rebuilt {len(ALL_VIEWS())} views from {app.position()} positions "
+            f"({applied} fact applications)",
+            err=True,
+        )
+
+
+@main.command()
+@click.option("--expect", metavar="HEAD", help="The head hash a previous verify printed.")
+@click.pass_obj
+def verify(settings: Settings, expect: str | None) -> None:
+    """Check the hash chain over every stored fact; exit 1 at the first one altered,
+    removed, inserted or moved behind the library's back."""
+    with _store(settings) as app:
+        last = app.position()
+        bar = _Progress("verifying", False)
+        try:
+            result = app.verify(progress=lambda at: bar("facts", at, last))
+        finally:
+            bar.close()
+    if result.problem is not None:
+        click.echo(f"{app.store.display}: {result.problem}")
+        raise Failed("verify failed")
+    if expect is not None and expect != result.head:
+        click.echo(
+            f"{app.store.display}: the chain is whole, but its head {result.head} is not the "
+            f"expected {expect}: facts were removed from its end, or the chain was rewritten"
+        )
+        raise Failed("verify failed")
+    click.echo(
+        f"{app.store.display}: ok: {result.facts} facts, {result.seals} seals; head {result.head}"
+    )
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def _title(what: str, as_of: dt.date | None, known_on: dt.datetime | None) -> str:
+    parts = [what]
+    if as_of is not None:
+        parts.append(f"as of {as_of.isoformat()}")
+    if known_on is not None:
+        parts.append(f"as known on {known_on.isoformat(timespec='seconds')}")
+    return ", ".join(parts)
+
+
+def _body(app: Saftale, name: str) -> str:
+    try:
+        return app.registry.resolve(name)
+    except SaftaleError as exc:
+        raise Usage(str(exc)) from None
+
+
+def _pages(fetch: Callable[[Any], Any]) -> list[Any]:
+    rows: list[Any] = []
+    after = None
+    while True:
+        page = fetch(after)
+        rows.extend(page.items)
+        if page.next is None:
+            return rows
+        after = page.next
+
+
+def _plain(value: Any) -> Any:
+    """A row as JSON-ready data."""
+    if attrs.has(type(value)):
+        return {k: _plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Period):
+        return str(value)
+    if hasattr(value, "TYPE"):
+        return fact_to_dict(value)
+    return value
+
+
+def _rows(items: Sequence[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    rows = [_plain(i) for i in items]
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    return columns, rows
+
+
+def _emit(items: Sequence[Any], fmt: str, *, title: str) -> None:
+    columns, rows = _rows(items)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(_excel_csv(columns, rows), nl=False)
+    else:
+        click.echo(_table(columns, rows, title))
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _table(columns: list[str], rows: list[dict[str, Any]], title: str) -> str:
+    out = [title]
+    if not rows:
+        out.append("  (none)")
+        return "\n".join(out)
+    cells = [[_cell_text(r.get(c)) for c in columns] for r in rows]
+    widths = [min(48, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = []
+        for value, width in zip(values, widths, strict=True):
+            text = value if len(value) <= width else value[: width - 1] + "…"
+            parts.append(text.ljust(width))
+        return "  " + "  ".join(parts).rstrip()
+
+    out.append(line(columns))
+    out.append(line(["-" * w for w in widths]))
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+def _excel_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")  # Danish Excel reads a decimal comma
+    return _cell_text(value)
+
+
+def _excel_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    """CSV that a Danish Excel opens right: UTF-8 with BOM, semicolons, CRLF, decimal comma."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_excel_cell(row.get(c)) for c in columns])
+    return "\ufeff" + buffer.getvalue()
+
+
+class _Progress:
+    """A progress bar on stderr (click's), only on a terminal and when not quiet."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label = label
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, name: str, at: int, last: int | None = None) -> None:
+        if not self.enabled:
+            return
+        if not last:  # no known end (a file being read): a running count
+            click.echo(f"\r{self.label}: {name} {at:,}", nl=False, err=True)
+            self.done = -1
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=last or None, label=self.label, file=sys.stderr, show_pos=True
+            )
+            self.bar.__enter__()
+        step = at - self.done
+        self.done = at
+        self.bar.label = f"{self.label} {name}"
+        self.bar.update(max(step, 0))
+
+    def close(self) -> None:
+        if self.done == -1:
+            click.echo(err=True)
+            self.done = 0
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
