@@ -33,7 +33,7 @@ from saftale_core.errors import RuleViolation, StoreError
 from saftale_core.facts import Recorded
 from saftale_core.registry import Registry
 from saftale_core.serialization import fact_to_dict
-from saftale_core.store import default_url
+from saftale_core.store import DEFAULT_URL
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
 from saftale_projections.queries import Views
@@ -90,7 +90,7 @@ class Settings:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--db", metavar="URL", help=f"The store (default: $SAFTALE_DB or {default_url()}).")
+@click.option("--db", metavar="URL", help=f"The store (default: $SAFTALE_DB, else {DEFAULT_URL}).")
 @click.option(
     "--views",
     metavar="URL",
