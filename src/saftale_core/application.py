@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import itertools
 import marshal
 import random
 import tempfile
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
@@ -49,7 +49,7 @@ from saftale_core.ledger import SEAL_TOPIC, Verification
 from saftale_core.ledger import verify as verify_chain
 from saftale_core.process import Context, NextStep
 from saftale_core.registry import Registry
-from saftale_core.serialization import FactMapper, Prepared, decode_stored, fact_to_dict, prepare
+from saftale_core.serialization import FactMapper, Prepared, decode_stored, prepare
 from saftale_core.store import Ledger, StoreURL, default_url, open_event_store, parse_url
 from saftale_core.subjects import (
     PROCESSES,
@@ -705,23 +705,21 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _digest(fact: Fact) -> bytes:
-    """A fact's fingerprint for repeats: 16 bytes of BLAKE2b over its canonical JSON."""
-    return hashlib.blake2b(
-        orjson.dumps(fact_to_dict(fact), option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).digest()
+_CONFIRM_CACHE = 64
 
 
 @attrs.define
 class _Subject:
     """One subject as an import checks it: where it stands, and what the file adds."""
 
+    oid: uuid.UUID
     first: Fact | None
     """Its initiating fact (``None``: not initiated yet)."""
     state: Any
     """Its state with corrections applied."""
     length: int
-    digests: set[bytes]
+    hashes: set[int]
+    """``hash()`` of each of its facts: a repeat is confirmed against the facts."""
     spooled: list[int] = attrs.Factory(list)
     """Where this import's new facts of the subject wait in the spool."""
 
@@ -745,6 +743,9 @@ class _Import:
         self.already: list[int] = []
         self.checked = 0
         self.new = 0
+        self._empty = app.position() == 0  # then no subject needs looking up
+        # The facts of a few subjects, to confirm repeats (a re-import hits every line).
+        self._facts: OrderedDict[str, list[Fact]] = OrderedDict()
         # Closed by __exit__: the import is used as a context manager.
         self._spool = tempfile.TemporaryFile(prefix="saftale-import-")  # noqa: SIM115
 
@@ -758,23 +759,36 @@ class _Import:
         sub = self.subjects.get(subject)
         if sub is not None:
             return sub.first.INITIATES if sub.first is not None else None
-        history = self.app.records(subject)
+        history = [] if self._empty else self.app.records(subject)
         return history[0].fact.INITIATES if history else None
 
     def _load(self, subject: str) -> _Subject:
-        history = self.app.records(subject)
+        oid = subject_id(subject)
+        history = [] if self._empty else self.app.records(subject)
         if not history:
-            sub = _Subject(None, None, 0, set())
+            sub = _Subject(oid, None, None, 0, set())
         else:
             process = process_of(history)
             state = process.fold((e.fact for e in effective_facts(history)), self.registry)
-            sub = _Subject(history[0].fact, state, len(history), {_digest(r.fact) for r in history})
+            hashes = {hash(r.fact) for r in history}
+            sub = _Subject(oid, history[0].fact, state, len(history), hashes)
         self.subjects[subject] = sub
         return sub
 
+    def _facts_of(self, subject: str, sub: _Subject) -> list[Fact]:
+        facts = self._facts.get(subject)
+        if facts is None:
+            facts = [r.fact for r in self._history(subject, sub)]
+            self._facts[subject] = facts
+            if len(self._facts) > _CONFIRM_CACHE:
+                self._facts.popitem(last=False)
+        else:
+            self._facts.move_to_end(subject)
+        return facts
+
     def _history(self, subject: str, sub: _Subject) -> list[Recorded]:
-        """The subject's whole history: stored, then spooled (for corrections)."""
-        history = self.app.records(subject)
+        """The subject's whole history: stored, then spooled."""
+        history = [] if self._empty else self.app.records(subject)
         mapper = cast(FactMapper, self.app._app.mapper)
         for offset in sub.spooled:
             self._spool.seek(offset)
@@ -793,7 +807,7 @@ class _Import:
             return
         fact = line.fact
         sub = self.subjects.get(fact.subject) or self._load(fact.subject)
-        if sub.length and self._repeats(sub, fact):
+        if sub.length and self._repeats(fact.subject, sub, fact):
             self.already.append(line.number)
             return
         try:
@@ -806,7 +820,7 @@ class _Import:
             self.refusals.append((line.number, exc))
             return
         rec = Recorded(
-            originator_id=subject_id(fact.subject),
+            originator_id=sub.oid,
             originator_version=sub.length + 1,
             timestamp=self.now,
             recorded_by=line.recorded_by or self.who,
@@ -821,13 +835,16 @@ class _Import:
         else:
             sub.state = PROCESSES[sub.first.TYPE].evolve(sub.state, decision.fact)
         sub.length += 1
-        sub.digests.add(_digest(decision.fact))
+        sub.hashes.add(hash(decision.fact))
+        cached = self._facts.get(fact.subject)
+        if cached is not None:
+            cached.append(decision.fact)
         sub.spooled.append(self._spool.tell())
         _write_spooled(self._spool, prepare(rec))
         self.new += 1
         self.warnings += [(line.number, w) for w in decision.warnings]
 
-    def _repeats(self, sub: _Subject, fact: Fact) -> bool:
+    def _repeats(self, subject: str, sub: _Subject, fact: Fact) -> bool:
         process = PROCESSES[fact.TYPE] if fact.INITIATES else None
         if process is None and sub.first is not None:
             process = PROCESSES[sub.first.TYPE]
@@ -837,7 +854,9 @@ class _Import:
             canonical = process.canonical(fact, self.registry)
         except RuleViolation:
             return False
-        return _digest(canonical) in sub.digests
+        if hash(canonical) not in sub.hashes:
+            return False
+        return canonical in self._facts_of(subject, sub)
 
     def spooled(self) -> Iterator[Prepared]:
         """The checked facts to record, in file order."""
