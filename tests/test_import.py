@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -129,3 +130,49 @@ def test_an_export_imported_into_an_empty_store_gives_the_same_history(
             (h.fact, h.recorded_by) for h in app.history(subject)
         ]
         assert other.agreement(subject).state == app.agreement(subject).state
+
+
+def test_an_export_keeps_when_each_fact_was_recorded(tmp_path: Path) -> None:
+    times = iter(dt.datetime(2020, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=i) for i in range(1000))
+    with Saftale.open(":memory:", recorded_by="anna", clock=lambda: next(times)) as first:
+        for fact in agreement_path("a"):
+            first.record(fact)
+        exported = list(first.export_history())
+        original = [(h.recorded_by, h.recorded_at) for h in first.history("a")]
+    assert all('"recorded_at"' in line for line in exported)
+    with Saftale.open(":memory:", recorded_by="bo") as second:
+        result = second.import_history(exported)
+        assert result.ok and result.recorded == len(original)
+        assert [(h.recorded_by, h.recorded_at) for h in second.history("a")] == original
+        assert list(second.export_history()) == exported
+        again = second.import_history(exported)
+        assert again.recorded == 0 and len(again.already_recorded) == len(exported)
+
+
+def test_rules_are_checked_as_of_the_recorded_at_of_a_line(app: Saftale, tmp_path: Path) -> None:
+    first = fact_to_dict(agreement_path("a")[0])  # on 2019-01-07
+    early = {**first, "recorded_at": "2019-01-06T12:00:00+00:00"}
+    result = app.import_history([json.dumps(early)])
+    assert [(n, e.code) for n, e in result.refusals] == [(1, "date-in-future")]
+    on_time = {**first, "recorded_at": "2019-01-07T12:00:00+01:00"}
+    result = app.import_history([json.dumps(on_time)])
+    assert result.ok and result.recorded == 1
+    assert app.history("a")[0].recorded_at == dt.datetime(2019, 1, 7, 11, tzinfo=dt.UTC)
+
+
+def test_a_recorded_at_in_the_future_or_without_a_zone_is_refused(app: Saftale) -> None:
+    first = fact_to_dict(agreement_path("a")[0])
+    lines = [
+        json.dumps({**first, "recorded_at": "2999-01-01T00:00:00+00:00"}),
+        json.dumps({**first, "recorded_at": "2019-05-01T10:00:00"}),
+        json.dumps({**first, "recorded_at": 20190501}),
+    ]
+    result = app.import_history(lines)
+    assert [(n, e.code) for n, e in result.refusals] == [
+        (1, "bad-record"),
+        (2, "bad-record"),
+        (3, "bad-record"),
+    ]
+    assert "future" in result.refusals[0][1].detail
+    assert "zone" in result.refusals[1][1].detail
+    assert app.subjects() == []

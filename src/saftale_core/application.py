@@ -810,19 +810,31 @@ class _Import:
         if sub.length and self._repeats(fact.subject, sub, fact):
             self.already.append(line.number)
             return
+        ctx = self.ctx
+        if line.recorded_at is not None:
+            # A line exported by saftale keeps when it was first recorded; the rules
+            # are checked as of then.
+            if line.recorded_at > self.now:
+                error = RuleViolation(
+                    "bad-record", f"'recorded_at' {line.recorded_at.isoformat()} is in the future"
+                )
+                error = error.for_fact(subject=fact.subject, fact_type=fact.TYPE)
+                self.refusals.append((line.number, error))
+                return
+            ctx = Context(self.registry, line.recorded_at, self._kind_of)
         try:
             if isinstance(fact, FactCorrected) and sub.first is not None:
                 history = self._history(fact.subject, sub)
-                decision = decide(history, fact, self.ctx)
+                decision = decide(history, fact, ctx)
             else:
-                decision = decide_next(sub.first, sub.state, fact, self.ctx)
+                decision = decide_next(sub.first, sub.state, fact, ctx)
         except RuleViolation as exc:
             self.refusals.append((line.number, exc))
             return
         rec = Recorded(
             originator_id=sub.oid,
             originator_version=sub.length + 1,
-            timestamp=self.now,
+            timestamp=line.recorded_at or self.now,
             recorded_by=line.recorded_by or self.who,
             fact=decision.fact,
         )

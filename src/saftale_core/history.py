@@ -9,6 +9,7 @@ records each fact once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -31,6 +32,8 @@ class Line:
     fact: Fact | None
     recorded_by: str | None = None
     error: RuleViolation | None = None
+    recorded_at: dt.datetime | None = None
+    """When the fact was first recorded, for a line exported by saftale (optional)."""
 
 
 def read_lines(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Line]:
@@ -72,10 +75,32 @@ def read_lines(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Line]:
                 error=RuleViolation("bad-record", "'recorded_by' must be a non-empty name"),
             )
             continue
+        recorded_at = data.pop("recorded_at", None)
+        if recorded_at is not None:
+            try:
+                recorded_at = _moment(recorded_at)
+            except RuleViolation as exc:
+                yield Line(number, None, error=exc)
+                continue
         try:
-            yield Line(number, fact_from_dict(data), recorded_by)
+            yield Line(number, fact_from_dict(data), recorded_by, recorded_at=recorded_at)
         except RuleViolation as exc:
             yield Line(number, None, error=exc)
+
+
+def _moment(value: object) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC)
+    raise RuleViolation(
+        "bad-record",
+        f"'recorded_at' must be a time with its zone, e.g. 2019-05-23T10:15:00+00:00, "
+        f"not {value!r}",
+    )
 
 
 @attrs.frozen
@@ -96,8 +121,9 @@ class ImportResult:
 
 
 def export_lines(records: Iterable[Recorded]) -> Iterator[str]:
-    """History-file lines for recorded facts (with who recorded each)."""
+    """History-file lines for recorded facts (with who recorded each, and when)."""
     for rec in records:
         data = fact_to_dict(rec.fact)
         data["recorded_by"] = rec.recorded_by
+        data["recorded_at"] = rec.timestamp.isoformat()
         yield orjson.dumps(data).decode("utf-8")
