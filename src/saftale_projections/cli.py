@@ -286,9 +286,16 @@ class _KnownOn:
         return self.app.position()
 
     def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Recorded]]:
-        # Positions follow recording time: what was recorded later comes after.
-        items = self.app.read(after=after, limit=limit)
-        return [(p, r) for p, r in items if r.timestamp <= self.moment]
+        # Imported lines keep their first recording time, so positions need not follow
+        # recording time: skip what was recorded later, batch after batch.
+        while True:
+            items = self.app.read(after=after, limit=limit)
+            if not items:
+                return []
+            known = [(p, r) for p, r in items if r.timestamp <= self.moment]
+            if known:
+                return known
+            after = items[-1][0]
 
     def records(self, subject: str) -> list[Recorded]:
         return [r for r in self.app.records(subject) if r.timestamp <= self.moment]
