@@ -15,6 +15,7 @@ import attrs
 
 from saftale_core import approval
 from saftale_core import facts as f
+from saftale_core._evolve import evolve as fast_evolve
 from saftale_core.approval import (
     APPROVED,
     CLUSTER,
@@ -179,7 +180,7 @@ def evolve(state: AgreementState, fact: Fact) -> AgreementState:
         case _:
             changes.update(approval.comment_changes(state, fact))
             changes.update(approval.approval_changes(state, fact))
-    return attrs.evolve(state, **changes)
+    return fast_evolve(state, **changes)
 
 
 # -- guards: the rules beyond who and when -------------------------------------------

@@ -78,9 +78,8 @@ def canonical_ids(fact: Fact, registry: Registry) -> Fact:
     by = registry.resolve(fact.by)
     if by != fact.by:
         changes["by"] = by
-    for field in attrs.fields(type(fact)):
-        kind = ID_KEYS.get(field.name)
-        value = getattr(fact, field.name)
+    for name, kind in _id_fields(type(fact)):
+        value = getattr(fact, name)
         if isinstance(value, Fact):
             new = canonical_ids(value, registry)
         elif kind is None:
@@ -88,5 +87,22 @@ def canonical_ids(fact: Fact, registry: Registry) -> Fact:
         else:
             new = _value(kind, value, registry)
         if new != value:
-            changes[field.name] = new
+            changes[name] = new
     return attrs.evolve(fact, **changes) if changes else fact
+
+
+_ID_FIELDS: dict[type[Fact], tuple[tuple[str, str | None], ...]] = {}
+
+
+def _id_fields(cls: type[Fact]) -> tuple[tuple[str, str | None], ...]:
+    """The fields of a fact type that hold ids (kind) or a fact (``None``), once per type."""
+    found = _ID_FIELDS.get(cls)
+    if found is None:
+        out: list[tuple[str, str | None]] = []
+        for field in attrs.fields(cls):
+            if field.name in ID_KEYS:
+                out.append((field.name, ID_KEYS[field.name]))
+            elif field.name == "replacement":
+                out.append((field.name, None))
+        found = _ID_FIELDS[cls] = tuple(out)
+    return found

@@ -31,6 +31,7 @@ import attrs
 
 from saftale_core import approval
 from saftale_core import facts as f
+from saftale_core._evolve import evolve as fast_evolve
 from saftale_core.approval import COUNCIL, SAS, SKU, CouncilDecision
 from saftale_core.canonical import canonical_ids
 from saftale_core.dates import Period
@@ -493,7 +494,7 @@ def evolve(state: GenerationState, fact: Fact) -> GenerationState:
             changes["status_reports"] = (*state.status_reports, (fact.kind, fact.as_of, fact.on))
         case _:
             pass
-    return attrs.evolve(state, **changes)
+    return fast_evolve(state, **changes)
 
 
 def _approver(state: GenerationState, fact: Fact) -> str:

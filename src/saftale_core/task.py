@@ -24,6 +24,7 @@ import attrs
 
 from saftale_core import approval
 from saftale_core import facts as f
+from saftale_core._evolve import evolve as fast_evolve
 from saftale_core.approval import (
     APPROVED,
     CLUSTER,
@@ -216,7 +217,7 @@ def evolve(state: TaskState, fact: Fact) -> TaskState:
         case _:
             changes.update(approval.comment_changes(state, fact))
             changes.update(approval.approval_changes(state, fact))
-    return attrs.evolve(state, **changes)
+    return fast_evolve(state, **changes)
 
 
 # -- guards --------------------------------------------------------------------------
