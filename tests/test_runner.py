@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -38,6 +38,7 @@ from saftale_projections import (
     Batch,
     Changes,
     Column,
+    Deadlines,
     MemoryBackend,
     Projection,
     Runner,
@@ -118,6 +119,12 @@ def probe_days(store: Saftale) -> list[dt.date]:
             if isinstance(fact, Fact):
                 days |= {fact.on.start - dt.timedelta(days=1), fact.on.end - dt.timedelta(days=1)}
     return sorted(days)
+
+
+def fact_positions(store: Saftale) -> list[int]:
+    """The store positions of every fact.  They have gaps: each write ends with a seal
+    (see saftale_core.ledger) that has a position of its own and is no fact."""
+    return [position for position, _ in store.read(0, 10**9)]
 
 
 def _key(table: Table) -> Callable[[Row], tuple[Any, ...]]:
@@ -323,11 +330,13 @@ def test_views_built_incrementally_equal_views_rebuilt(env: Env) -> None:
     runner = Runner(store, views, PROJECTIONS, batch_size=batch_size)
     applied = record_in_chunks(store, runner, random.Random(17))
     last = store.position()
-    assert applied == last * len(PROJECTIONS)
+    facts = fact_positions(store)
+    assert last == facts[-1] > len(facts)  # the seals take positions too
+    assert applied == len(facts) * len(PROJECTIONS)
     assert all(views.position(p.name) == last for p in PROJECTIONS)
     days = probe_days(store)
     incremental = dump(views, PROJECTIONS, days)
-    assert len(incremental[AUDIT.name]) == last
+    assert len(incremental[AUDIT.name]) == len(facts)
     assert all(incremental.values()), {name: len(rows) for name, rows in incremental.items()}
 
     rebuilt = env.views(env.new_views_url() if env.kind != "memory" else ":memory:")
@@ -338,6 +347,70 @@ def test_views_built_incrementally_equal_views_rebuilt(env: Env) -> None:
     # rebuilding in place gives the same views again
     assert Runner(store, views, PROJECTIONS, batch_size=50).rebuild() == applied
     assert_same_views(dump(views, PROJECTIONS, days), incremental, "rebuilt in place")
+
+
+@pytest.mark.parametrize("kept", [1, 5_000])
+def test_what_the_subject_views_keep_is_never_trusted_when_the_view_moved_on(
+    env: Env, kept: int
+) -> None:
+    """The subject views keep each subject's state between batches.  Another runner (with
+    projections of its own) writing the same views, a rebuild of other views with the
+    same projections in between, corrections, and a cache too small to hold a subject
+    between two of its facts all leave the views equal to a clean build."""
+    store = env.store()
+    views = env.views()
+    mine = ALL_VIEWS()
+    for projection in mine:
+        if isinstance(projection, SubjectTimeline | Deadlines):
+            projection.cache.size = kept
+    runner = Runner(store, views, mine, batch_size=4)
+    facts = synthetic_facts()
+    thirds = [facts[: len(facts) // 3], facts[len(facts) // 3 : -10], facts[-10:]]
+    store.record_many(thirds[0])
+    runner.run_once()
+    # another runner moves the views on: what ``mine`` kept is now behind them
+    store.record_many(thirds[1])
+    assert Runner(store, views, ALL_VIEWS(), batch_size=6).run_once() > 0
+    # the same projections build other views from scratch in between
+    other = env.views(env.new_views_url() if env.kind != "memory" else ":memory:")
+    Runner(store, other, mine, batch_size=5).rebuild()
+    # the last facts include both corrections
+    store.record_many(thirds[2])
+    runner.run_once()
+    days = probe_days(store)
+    clean = dump(clean_build(store, PROJECTIONS), PROJECTIONS, days)
+    assert_same_views(dump(views, PROJECTIONS, days), clean, "continued")
+    assert_same_views(
+        dump(other, PROJECTIONS, days),
+        dump(
+            clean_build_until(store, PROJECTIONS, len(thirds[0]) + len(thirds[1])),
+            PROJECTIONS,
+            days,
+        ),
+        "other",
+    )
+
+
+def clean_build_until(store: Saftale, projections: Sequence[Projection], facts: int) -> Any:
+    """A clean build of the first ``facts`` facts (through a store that shows no more)."""
+
+    class Upto:
+        def __init__(self) -> None:
+            self.registry = store.registry
+            self.last = store.read(0, 10**9)[facts - 1][0]
+
+        def position(self) -> int:
+            return self.last
+
+        def read(self, after: int = 0, limit: int = 1000) -> list[Any]:
+            return [item for item in store.read(after, limit) if item[0] <= self.last]
+
+        def records(self, subject: str) -> list[Any]:
+            return [rec for pos, rec in store.read(0, self.last) if rec.fact.subject == subject]
+
+    views = MemoryBackend()
+    Runner(cast(Saftale, Upto()), views, projections).rebuild()
+    return views
 
 
 def test_run_once_applies_nothing_new_and_reports_progress(env: Env) -> None:
@@ -352,7 +425,8 @@ def test_run_once_applies_nothing_new_and_reports_progress(env: Env) -> None:
     assert progress == len(PROJECTIONS) * last
     assert runner.run_once() == 0
     batches = [*range(5, last, 5), last]
-    assert seen == [(p.name, pos, last) for p in PROJECTIONS for pos in batches]
+    # the projections move together, batch by batch
+    assert seen == [(p.name, pos, last) for pos in batches for p in PROJECTIONS]
 
 
 def test_runner_settings_are_checked() -> None:
@@ -508,11 +582,11 @@ def _check_monotonic(
 
 
 def _check_once(store: Saftale, views: ViewBackend, runners: set[str]) -> None:
-    last = store.position()
+    facts = fact_positions(store)
     audit = select_all(views, AUDIT, order_by=("store_position", "subject", "position"))
-    assert [r["store_position"] for r in audit] == list(range(1, last + 1))
+    assert [r["store_position"] for r in audit] == facts
     applied = witnessed(views)
-    assert sorted(applied) == list(range(1, last + 1))
+    assert sorted(applied) == facts
     twice = {pos: who for pos, who in applied.items() if len(who) != 1}
     assert not twice, f"facts applied more than once: {twice}"
     assert {who for [who] in applied.values()} <= runners
@@ -589,9 +663,10 @@ def test_a_runner_whose_batch_started_behind_the_view_is_refused(env: Env) -> No
     assert views.position("witness") == 3
     gates["A"][1].set()
     a.join(20)
-    assert views.position("witness") == 5
+    # 4 is the seal of the first write
+    assert views.position("witness") == 6
     applied = witnessed(views)
-    assert applied == {1: ["B"], 2: ["B"], 3: ["B"], 4: ["A"], 5: ["A"]}
+    assert applied == {1: ["B"], 2: ["B"], 3: ["B"], 5: ["A"], 6: ["A"]}
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
@@ -679,12 +754,17 @@ class _StallingBackend(SQLAlchemyBackend):
         self.writes: dict[str, int] = {}
         self.current = ""
 
-    def write(
-        self, projection: Projection, changes: Changes, position: int, after: int | None = None
+    def _write_projection(
+        self,
+        conn: sa.Connection,
+        projection: Projection,
+        changes: Changes,
+        position: int,
+        after: int | None,
     ) -> None:
         self.writes[projection.name] = self.writes.get(projection.name, 0) + 1
         self.current = projection.name
-        super().write(projection, changes, position, after)
+        super()._write_projection(conn, projection, changes, position, after)
 
     def _write_table(self, conn: sa.Connection, table: Table, changes: Changes) -> None:
         super()._write_table(conn, table, changes)
@@ -770,23 +850,19 @@ def test_a_runner_killed_mid_batch_resumes_to_a_clean_build(
 
     names = [p.name for p in PROJECTIONS] + ["witness"]
     views = shared_env.views()
-    # nothing of the batch being written was kept: the killed projection is where its
-    # last committed batch left it, and the ones before it are done
-    committed = (stall_at - 1) * BATCH
-    expected_positions = {}
-    for name in names:
-        index, killed = names.index(name), names.index(projection)
-        expected_positions[name] = (
-            last if index < killed else committed if name == projection else 0
-        )
+    # nothing of the batch being written was kept: the projections move together (each
+    # batch of all of them in one transaction), so every one is where the last
+    # committed batch left it
+    facts = fact_positions(store)
+    committed = facts[(stall_at - 1) * BATCH - 1]
+    expected_positions = dict.fromkeys(names, committed)
     assert {n: views.position(n) for n in names} == expected_positions
-    if projection == "audit":
-        audit = select_all(views, AUDIT, order_by=("store_position", "subject", "position"))
-        assert [r["store_position"] for r in audit] == list(range(1, committed + 1))
+    audit = select_all(views, AUDIT, order_by=("store_position", "subject", "position"))
+    assert [r["store_position"] for r in audit] == facts[: (stall_at - 1) * BATCH]
 
     restarted = Runner(store, views, [*PROJECTIONS, Witness("second")], batch_size=BATCH)
     applied = restarted.run_once()
-    assert applied == sum(last - p for p in expected_positions.values())
+    assert applied == sum(len([f for f in facts if f > p]) for p in expected_positions.values())
     assert {n: views.position(n) for n in names} == dict.fromkeys(names, last)
     days = probe_days(store)
     assert_same_views(
@@ -795,9 +871,7 @@ def test_a_runner_killed_mid_batch_resumes_to_a_clean_build(
     # every fact applied once: by the first runner up to its last commit, then the second
     applied_by = witnessed(views)
     first_until = expected_positions["witness"]
-    assert applied_by == {
-        pos: ["first" if pos <= first_until else "second"] for pos in range(1, last + 1)
-    }
+    assert applied_by == {pos: ["first" if pos <= first_until else "second"] for pos in facts}
 
 
 # -- the subject views answer what the core answers --------------------------------------

@@ -52,6 +52,9 @@ class Usage(click.ClickException):
 
     exit_code = 2
 
+    def show(self, file: Any = None) -> None:
+        click.echo(f"saftale: {self.message}", err=True)
+
 
 class Failed(click.ClickException):
     """Refused, or verify found a problem: exit code 1 (message already printed)."""
@@ -89,7 +92,30 @@ class Settings:
         return ":memory:"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Command(click.Group):
+    """The ``saftale`` group: a usage error prints one line (and exits 2)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "saftale"
+            click.echo(f"{command}: {exc.format_message()} (see --help)", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(
+    cls=_Command,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--db", metavar="URL", help=f"The store (default: $SAFTALE_DB, else {DEFAULT_URL}).")
 @click.option(
     "--views",
@@ -159,15 +185,10 @@ def _import_one(app: Saftale, name: str, *, dry_run: bool, quiet: bool) -> bool:
     progress = _Progress(f"checking {show}", quiet)
     try:
         if name == "-":
-            source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
-            result = app.import_history(source, dry_run=dry_run, progress=progress)
+            result = app.import_history(sys.stdin.buffer, dry_run=dry_run, progress=progress)
         else:
-            with Path(name).open(encoding="utf-8") as fh:
+            with Path(name).open("rb") as fh:
                 result = app.import_history(fh, dry_run=dry_run, progress=progress)
-    except UnicodeDecodeError as exc:
-        progress.close()
-        click.echo(f"{show}: bad-record: not UTF-8 text ({exc.reason} at byte {exc.start})")
-        return False
     finally:
         progress.close()
     for number, warning in result.warnings:
@@ -388,11 +409,12 @@ def show_subject(
         _emit([status], fmt, title=_title(f"Subject {subject}", as_of, known_on))
         if fmt == "table":
             click.echo()
-        _emit(history, fmt, title="History")
+        _emit(history, fmt, title="History", first=False)
 
 
 def _after(on: Period, day: dt.date) -> bool:
-    return on.start > day
+    # As the views: a fact counts from the day it has certainly happened.
+    return not on.certainly_by(day)
 
 
 @show.command("inbox")
@@ -461,7 +483,12 @@ def show_focus_area(
     settings: Settings, area: str, as_of: dt.date | None, known_on: dt.datetime | None, fmt: str
 ) -> None:
     """A focus area: its agreements and tasks, and its indicators' latest measurements."""
-    with _views(settings, known_on) as (_, views):
+    with _views(settings, known_on) as (app, views):
+        resolved = app.registry.resolve_focus_area(area)
+        if resolved is None:
+            known = ", ".join(app.registry.focus_areas)
+            raise Usage(f"{area!r} is not a focus area; the registry has {known}")
+        area = resolved
         subjects = views.focus_area(area, as_of=as_of)
         indicators = views.indicators(area, as_of=as_of)
         if fmt == "json":
@@ -478,7 +505,7 @@ def show_focus_area(
         _emit(subjects, fmt, title=_title(f"Focus area {area}", as_of, known_on))
         if fmt == "table":
             click.echo()
-        _emit(indicators, fmt, title="Indicators")
+        _emit(indicators, fmt, title="Indicators", first=False)
 
 
 @show.command("deadlines")
@@ -662,12 +689,15 @@ def _rows(items: Sequence[Any]) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
-def _emit(items: Sequence[Any], fmt: str, *, title: str) -> None:
+def _emit(items: Sequence[Any], fmt: str, *, title: str, first: bool = True) -> None:
     columns, rows = _rows(items)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
     elif fmt == "csv":
-        click.echo(_excel_csv(columns, rows), nl=False)
+        # One byte order mark, at the start of the output: a second table follows a
+        # blank line, as Excel shows two tables on one sheet.
+        text = _excel_csv(columns, rows)
+        click.echo(text if first else "\r\n" + text[1:], nl=False)
     else:
         click.echo(_table(columns, rows, title))
 

@@ -12,6 +12,12 @@ written with a compare-and-set: a write whose position is not beyond the
 stored one is refused (:class:`StalePosition`) and nothing of it is kept, so an
 event is never applied twice, even by two runners at once.
 
+A backend may also offer ``write_many(work, position, after=None)``, ``work`` being
+``(projection, changes)`` pairs: :meth:`ViewBackend.write` for all of them in one
+transaction, all or nothing.  The runner uses it, when present, to move the
+projections that stand at the same position together (one commit per batch instead
+of one per projection); the shipped backends have it.
+
 Rows are plain dicts of column values; every table also has a ``doc`` column
 holding a JSON object for everything that is shown but not filtered on.
 Tables with ``temporal=True`` have ``valid_from``/``valid_to`` columns (days in

@@ -55,25 +55,36 @@ class MemoryBackend:
     def write(
         self, projection: Projection, changes: Changes, position: int, after: int | None = None
     ) -> None:
+        self.write_many([(projection, changes)], position, after)
+
+    def write_many(
+        self,
+        work: Sequence[tuple[Projection, Changes]],
+        position: int,
+        after: int | None = None,
+    ) -> None:
+        """:meth:`write` for several projections at once: all or nothing."""
         with self._lock:
-            stored = self._positions.get(projection.name, (0, projection.version))[0]
-            if stored >= position or (after is not None and stored != after):
-                raise StalePosition(
-                    f"{projection.name}: already at {stored}, refused a batch up to {position}"
-                )
-            for table in projection.tables:
-                required = [
-                    c.name for c in table.all_columns if not c.nullable or c.name in table.key
-                ]
-                for row in changes.puts(table.name):
-                    missing = [c for c in required if row.get(c) is None]
-                    if missing:
-                        raise StoreError(f"{table.name}: {', '.join(missing)} may not be empty")
-            for table in projection.tables:
-                rows = dict(self._tables.get(table.name, {}))
-                apply_plan(rows, table, copy.deepcopy(changes.plan(table.name)))
-                self._tables[table.name] = rows
-            self._positions[projection.name] = (position, projection.version)
+            for projection, changes in work:
+                stored = self._positions.get(projection.name, (0, projection.version))[0]
+                if stored >= position or (after is not None and stored != after):
+                    raise StalePosition(
+                        f"{projection.name}: already at {stored}, refused a batch up to {position}"
+                    )
+                for table in projection.tables:
+                    required = [
+                        c.name for c in table.all_columns if not c.nullable or c.name in table.key
+                    ]
+                    for row in changes.puts(table.name):
+                        missing = [c for c in required if row.get(c) is None]
+                        if missing:
+                            raise StoreError(f"{table.name}: {', '.join(missing)} may not be empty")
+            for projection, changes in work:
+                for table in projection.tables:
+                    rows = dict(self._tables.get(table.name, {}))
+                    apply_plan(rows, table, copy.deepcopy(changes.plan(table.name)))
+                    self._tables[table.name] = rows
+                self._positions[projection.name] = (position, projection.version)
 
     def select(
         self,

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +28,7 @@ from saftale_projections.protocol import (
     Changes,
     Page,
     Projection,
+    Row,
     StalePosition,
     Table,
     complete_row,
@@ -68,6 +70,8 @@ class SQLAlchemyBackend:
             self.engine = sa.create_engine(engine_url, future=True)
             if self.engine.dialect.name not in ("sqlite", "postgresql"):
                 raise StoreError(f"{url!r}: views live in SQLite or PostgreSQL")
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             with self.engine.begin() as conn:
                 if schema and self.engine.dialect.name == "postgresql":
                     conn.execute(sa.text(f'create schema if not exists "{schema}"'))
@@ -82,6 +86,7 @@ class SQLAlchemyBackend:
             sa.Column("version", sa.Integer, nullable=False),
         )
         self._tables: dict[str, sa.Table] = {}
+        self._upserts: dict[Table, tuple[str, Callable[[Row], tuple[Any, ...]]]] = {}
         try:
             _retry_ddl(lambda: self.tracking.create(self.engine, checkfirst=True))
         except SQLAlchemyError as exc:
@@ -168,31 +173,51 @@ class SQLAlchemyBackend:
     def write(
         self, projection: Projection, changes: Changes, position: int, after: int | None = None
     ) -> None:
+        self.write_many([(projection, changes)], position, after)
+
+    def write_many(
+        self,
+        work: Sequence[tuple[Projection, Changes]],
+        position: int,
+        after: int | None = None,
+    ) -> None:
+        """:meth:`write` for several projections at once, in one transaction: all of them
+        move to ``position`` with their changes, or (:class:`StalePosition` for any of
+        them) nothing is written."""
         try:
             with self.engine.begin() as conn:
-                stmt = self._insert(self.tracking).values(
-                    projection=projection.name, position=position, version=projection.version
-                )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[self.tracking.c.projection],
-                    set_={"position": stmt.excluded.position, "version": stmt.excluded.version},
-                    where=sa.and_(
-                        self.tracking.c.position < stmt.excluded.position,
-                        *([self.tracking.c.position == after] if after is not None else []),
-                    ),
-                ).returning(self.tracking.c.position)
-                if conn.execute(stmt).first() is None:
-                    raise StalePosition(
-                        f"{projection.name}: the view is already at or beyond {position}"
-                    )
-                for table in projection.tables:
-                    self._write_table(conn, table, changes)
+                for projection, changes in work:
+                    self._write_projection(conn, projection, changes, position, after)
         except StalePosition:
             raise
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"could not write the views at {self.display}: {_reason(exc)}"
             ) from None
+
+    def _write_projection(
+        self,
+        conn: sa.Connection,
+        projection: Projection,
+        changes: Changes,
+        position: int,
+        after: int | None,
+    ) -> None:
+        stmt = self._insert(self.tracking).values(
+            projection=projection.name, position=position, version=projection.version
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[self.tracking.c.projection],
+            set_={"position": stmt.excluded.position, "version": stmt.excluded.version},
+            where=sa.and_(
+                self.tracking.c.position < stmt.excluded.position,
+                *([self.tracking.c.position == after] if after is not None else []),
+            ),
+        ).returning(self.tracking.c.position)
+        if conn.execute(stmt).first() is None:
+            raise StalePosition(f"{projection.name}: the view is already at or beyond {position}")
+        for table in projection.tables:
+            self._write_table(conn, table, changes)
 
     def _write_table(self, conn: sa.Connection, table: Table, changes: Changes) -> None:
         t = self._table(table)
@@ -208,9 +233,14 @@ class SQLAlchemyBackend:
             else:
                 for where in wheres:
                     conn.execute(sa.delete(t).where(*(_eq(t.c[c], v) for c, v in where.items())))
-        rows = [complete_row(table, r) for r in changes.puts(table.name)]
-        if not rows:
+        puts = changes.puts(table.name)
+        if not puts:
             return
+        if self.engine.dialect.name == "sqlite":
+            sql, convert = self._sqlite_upsert(table)
+            conn.exec_driver_sql(sql, [convert(r) for r in puts])
+            return
+        rows = [complete_row(table, r) for r in puts]
         stmt = self._insert(t)
         others = [c.name for c in t.columns if c.name not in table.key]
         stmt = stmt.on_conflict_do_update(
@@ -218,6 +248,40 @@ class SQLAlchemyBackend:
             set_={name: stmt.excluded[name] for name in others},
         )
         conn.execute(stmt, rows)
+
+    def _sqlite_upsert(self, table: Table) -> tuple[str, Callable[[Row], tuple[Any, ...]]]:
+        """The upsert of a table's rows on SQLite as the driver takes it, and how a row
+        becomes its parameters: what SQLAlchemy's ``Date`` and ``JSON`` types store
+        (ISO days, JSON text), made without a bind processor per value (the hot path of
+        a rebuild)."""
+        found = self._upserts.get(table)
+        if found is not None:
+            return found
+        columns = [c.name for c in table.all_columns]
+        dates = {c.name for c in table.all_columns if c.type == "date"}
+        names = ", ".join(f'"{c}"' for c in [*columns, "doc"])
+        marks = ", ".join("?" for _ in range(len(columns) + 1))
+        keys = ", ".join(f'"{k}"' for k in table.key)
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in [*columns, "doc"] if c not in table.key)
+        sql = (
+            f'INSERT INTO "v_{table.name}" ({names}) VALUES ({marks}) '
+            f"ON CONFLICT ({keys}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+        )
+        getters = [(c, c in dates) for c in columns]
+
+        def convert(row: Row) -> tuple[Any, ...]:
+            get = row.get
+            out: list[Any] = []
+            for name, is_date in getters:
+                value = get(name)
+                if is_date and value is not None:
+                    value = value.isoformat()
+                out.append(value)
+            out.append(orjson.dumps(get("doc", {}), option=orjson.OPT_NON_STR_KEYS).decode())
+            return tuple(out)
+
+        self._upserts[table] = (sql, convert)
+        return sql, convert
 
     # -- reading ----------------------------------------------------------------
 
@@ -267,6 +331,21 @@ class SQLAlchemyBackend:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    """Write-ahead logging, synced at checkpoints rather than at every commit: a commit
+    is still atomic and survives the process being killed (the crash tests kill it); an
+    operating-system crash or power loss may lose the last commits, which the runner
+    then applies again from the position that was kept (views can always be rebuilt)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    except Exception:  # e.g. locked by another opener: the defaults are correct, only slower
+        pass
+    finally:
+        cursor.close()
 
 
 def _eq(column: Any, value: Any) -> Any:

@@ -14,8 +14,8 @@ import datetime as dt
 from typing import Any
 
 from saftale_core.generation import GenerationState, follow_up
-from saftale_core.subjects import effective_facts, process_of, timeline
 from saftale_projections.protocol import Batch, Changes, Column, Table
+from saftale_projections.views._runs import SubjectCache, apply_subject_runs
 
 __all__ = ["DEADLINES", "Deadlines"]
 
@@ -46,6 +46,37 @@ def _open_in(state: Any) -> dict[tuple[str, str], dt.date]:
     return out
 
 
+def deadline_rows(process: Any, state: Any, registry: Any) -> dict[tuple[str, Any], dict[str, Any]]:
+    """The deadlines a state holds open, by identity (the row of a deadline that stays
+    open keeps the due day it opened with)."""
+    if isinstance(state, GenerationState):
+        return {}
+    return {
+        (DEADLINES.name, ident): _row(state.subject, ident, due, None, None)
+        for ident, due in _open_in(state).items()
+    }
+
+
+def generation_rows(
+    subject: str, state: Any
+) -> dict[tuple[str, tuple[Any, ...]], dict[str, Any]] | None:
+    """A generation's deadlines, from its latest state alone (``None`` for other
+    subjects): its follow-up obligations, each open from its period until delivered."""
+    if not isinstance(state, GenerationState):
+        return None
+    out: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+    if state.in_force_on is None:
+        return out
+    for o in follow_up(state, dt.date.max).obligations:
+        since = max(o.period.start, state.in_force_on.start)
+        until = o.delivered_on.start if o.delivered_on is not None else None
+        if until is not None and until <= since:
+            continue
+        row = _row(subject, (o.what, o.key), o.due, since, until)
+        out[(DEADLINES.name, tuple(row[k] for k in DEADLINES.key))] = row
+    return out
+
+
 class Deadlines:
     """Every subject's deadlines over decision time."""
 
@@ -53,45 +84,27 @@ class Deadlines:
     version = 1
     tables = (DEADLINES,)
 
-    def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
-        for subject in batch.subjects():
-            changes.delete(DEADLINES, subject=subject)
-            records = store.records(subject)
-            if not records:
-                continue
-            process = process_of(records)
-            steps = timeline(process, effective_facts(records), store.registry)
-            if not steps:
-                continue
-            last = steps[-1][1]
-            if isinstance(last, GenerationState):
-                self._generation(subject, last, changes)
-                continue
-            opened: dict[tuple[str, str], tuple[dt.date, dt.date]] = {}
-            for day, state in steps:
-                now = _open_in(state)
-                for ident, (since, due) in list(opened.items()):
-                    if ident not in now:
-                        changes.put(DEADLINES, _row(subject, ident, due, since, day))
-                        del opened[ident]
-                for ident, due in now.items():
-                    opened.setdefault(ident, (day, due))
-            for ident, (since, due) in opened.items():
-                changes.put(DEADLINES, _row(subject, ident, due, since, None))
+    def __init__(self) -> None:
+        self.cache = SubjectCache()
 
-    def _generation(self, subject: str, state: GenerationState, changes: Changes) -> None:
-        if state.in_force_on is None:
-            return
-        for o in follow_up(state, dt.date.max).obligations:
-            since = max(o.period.start, state.in_force_on.start)
-            until = o.delivered_on.start if o.delivered_on is not None else None
-            if until is not None and until <= since:
-                continue
-            changes.put(DEADLINES, _row(subject, (o.what, o.key), o.due, since, until))
+    def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
+        apply_subject_runs(
+            batch,
+            changes,
+            store,
+            tables=self.tables,
+            cache=self.cache,
+            rows_of=deadline_rows,
+            final_rows_of=generation_rows,
+        )
 
 
 def _row(
-    subject: str, ident: tuple[str, str], due: dt.date, since: dt.date, until: dt.date | None
+    subject: str,
+    ident: tuple[str, str],
+    due: dt.date,
+    since: dt.date | None,
+    until: dt.date | None,
 ) -> dict[str, Any]:
     return {
         "subject": subject,

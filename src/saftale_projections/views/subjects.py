@@ -1,9 +1,11 @@
 """Where every subject stands, in decision time: status, who it awaits, which clusters
 it concerns and which focus areas it serves, each row valid over an interval of days.
 
-For every subject a batch touches, the subject's timeline (see
-:func:`saftale_core.subjects.timeline`) is derived again from its whole history in
-force, and the subject's rows are replaced.  A row is valid from the day all the
+Every subject's rows follow its timeline (see :func:`saftale_core.subjects.timeline`):
+a batch extends the timeline of each subject it touches from what the view kept of the
+subject (or derives it again from the history in force, after a correction or when
+nothing is kept; see :mod:`~saftale_projections.views._runs`), and writes the rows
+that changed.  A row is valid from the day all the
 facts behind it had certainly happened until the next change (``valid_to`` is
 exclusive; ``None`` means it still holds), so a query "as of" a day answers exactly
 what ``Saftale.state(subject, as_of=day)`` answers.  Runs of equal rows are
@@ -12,12 +14,11 @@ merged into one interval.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from saftale_core.process import ANY
-from saftale_core.subjects import effective_facts, process_of, timeline
 from saftale_projections.protocol import Batch, Changes, Column, Table
+from saftale_projections.views._runs import SubjectCache, apply_subject_runs
 
 __all__ = [
     "AWAITING",
@@ -147,87 +148,105 @@ def _cluster_roles(state: Any) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
-def _rows_of(kind: str, state: Any, next_steps: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
-    title = getattr(state, "title", None) or getattr(
-        getattr(state, "document", None), "title", state.subject
-    )
-    status = state.status
-    councils = getattr(state, "councils", ())
-    doc = {"approved_by_councils": sum(1 for d in councils if d.approved)}
-    out: dict[str, list[dict[str, Any]]] = {
-        SUBJECT_STATE.name: [
-            {"subject": state.subject, "kind": kind, "title": title, "status": status, "doc": doc}
-        ],
-        AWAITING.name: [
-            {"body": body, "subject": state.subject, "fact_type": step.fact_type, "doc": {}}
-            for step in next_steps
-            for body in step.who
-        ],
-        CLUSTER_SUBJECTS.name: [
-            {"cluster": cluster, "subject": state.subject, "role": role, "doc": {}}
-            for cluster, role in _cluster_roles(state)
-        ],
-        FOCUS_SUBJECTS.name: [
-            {
-                "focus_area": area,
-                "subject": state.subject,
-                "kind": kind,
-                "status": status,
-                "doc": {},
-            }
-            for area in (getattr(state, "focus_areas", ()) if kind in ("agreement", "task") else ())
-        ],
-        FOCUS_INDICATORS.name: _indicator_rows(state) if kind == "generation" else [],
-    }
-    return out
-
-
 def _identity(row: dict[str, Any]) -> str:
     """Rows of one table are built with their keys in one order, so their repr identifies
     them (a doc dict is not hashable)."""
     return repr(row)
 
 
+_WAITING: dict[int, tuple[Any, ...]] = {}
+
+
+def _awaited(process: Any, state: Any, registry: Any) -> list[tuple[str, tuple[str, ...]]]:
+    """``process.next_steps(state, registry)`` without the steps that may come at any time
+    (they await no one), as ``(fact type, who)``."""
+    if state.closed:
+        return []
+    steps = _WAITING.get(id(process))
+    if steps is None:
+        steps = _WAITING[id(process)] = (
+            process,
+            tuple(step for step in process.steps.values() if step.after is not ANY),
+        )
+    out = []
+    status = state.status
+    for step in steps[1]:
+        if status not in step.after:
+            continue
+        if step.delivery is not None and process.delivery_of(state) != step.delivery:
+            continue
+        who = step.candidates(state, registry) if step.candidates else step.who.bodies(registry)
+        if who:
+            out.append((step.fact.TYPE, tuple(who)))
+    return out
+
+
+def subject_rows(process: Any, state: Any, registry: Any) -> dict[tuple[str, Any], dict[str, Any]]:
+    """The rows of every table that a subject's state gives, by identity."""
+    subject = state.subject
+    kind = process.kind
+    title = getattr(state, "title", None) or getattr(
+        getattr(state, "document", None), "title", subject
+    )
+    status = state.status
+    councils = getattr(state, "councils", ())
+    out: dict[tuple[str, Any], dict[str, Any]] = {}
+    approved = sum(1 for d in councils if d.approved)
+    out[(SUBJECT_STATE.name, (kind, title, status, approved))] = {
+        "subject": subject,
+        "kind": kind,
+        "title": title,
+        "status": status,
+        "doc": {"approved_by_councils": approved},
+    }
+    ident: tuple[str, Any]
+    for fact_type, who in _awaited(process, state, registry):
+        for body in who:
+            ident = (AWAITING.name, (body, fact_type))
+            if ident not in out:
+                out[ident] = {"body": body, "subject": subject, "fact_type": fact_type, "doc": {}}
+    for cluster, role in _cluster_roles(state):
+        out[(CLUSTER_SUBJECTS.name, (cluster, role))] = {
+            "cluster": cluster,
+            "subject": subject,
+            "role": role,
+            "doc": {},
+        }
+    if kind in ("agreement", "task"):
+        for area in getattr(state, "focus_areas", ()):
+            ident = (FOCUS_SUBJECTS.name, (area, kind, status))
+            if ident not in out:
+                out[ident] = {
+                    "focus_area": area,
+                    "subject": subject,
+                    "kind": kind,
+                    "status": status,
+                    "doc": {},
+                }
+    if kind == "generation":
+        for row in _indicator_rows(state):
+            ident = (FOCUS_INDICATORS.name, _identity(row))
+            if ident not in out:
+                out[ident] = row
+    return out
+
+
 class SubjectTimeline:
-    """Status, inboxes, clusters and focus areas of every subject, in decision time."""
+    """Status, inboxes, clusters and focus areas of every subject, in decision time.
+
+    Keeps what it needs of recently touched subjects between batches (see
+    :mod:`~saftale_projections.views._runs`), so a batch costs what its facts cost, not
+    what the histories of the subjects it touches cost.
+    """
 
     name = "subjects"
     version = 2
     tables = (SUBJECT_STATE, AWAITING, CLUSTER_SUBJECTS, FOCUS_SUBJECTS, FOCUS_INDICATORS)
 
+    def __init__(self) -> None:
+        self.cache = SubjectCache()
+
     def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
-        for subject in batch.subjects():
-            for table in self.tables:
-                changes.delete(table, subject=subject)
-            records = store.records(subject)
-            if not records:
-                continue
-            process = process_of(records)
-            steps = timeline(process, effective_facts(records), store.registry)
-            runs: dict[str, dict[str, dict[str, Any]]] = {t.name: {} for t in self.tables}
-            for i, (day, state) in enumerate(steps):
-                until = steps[i + 1][0] if i + 1 < len(steps) else None
-                awaited = [
-                    n
-                    for n in process.next_steps(state, store.registry)
-                    if process.steps[n.fact_type].after is not ANY
-                ]
-                rows = _rows_of(process.kind, state, awaited)
-                for table in self.tables:
-                    open_runs = runs[table.name]
-                    seen = set()
-                    for row in rows[table.name]:
-                        ident = _identity(row)
-                        if ident in seen:
-                            continue
-                        seen.add(ident)
-                        run = open_runs.get(ident)
-                        if run is not None and run["valid_to"] == day:
-                            run["valid_to"] = until
-                        else:
-                            if run is not None:
-                                changes.put(table, run)
-                            open_runs[ident] = {**row, "valid_from": day, "valid_to": until}
-            for table in self.tables:
-                for run in runs[table.name].values():
-                    changes.put(table, run)
+        apply_subject_runs(
+            batch, changes, store, tables=self.tables, cache=self.cache, rows_of=subject_rows
+        )
