@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 from uuid import UUID
 
@@ -39,9 +38,13 @@ from saftale_core.ledger import LEDGER_ID, SEAL_TOPIC, canonical, link
 __all__ = [
     "FactMapper",
     "OrjsonTranscoder",
+    "Prepared",
     "converter",
+    "decode_stored",
     "fact_from_dict",
     "fact_to_dict",
+    "prepare",
+    "stored_state",
 ]
 
 ENVELOPE_KEYS = frozenset({"v", "recorded_by", "recorded_at"})
@@ -334,42 +337,42 @@ def decode_stored(
     originator_version: int,
     transcoder: Transcoder,
 ) -> Recorded:
-    """Decode one stored fact (upcasting older schema versions); never checks a rule.
-
-    A stored fact was checked when it was written, so it is built the way
-    :func:`_unchecked` builds one (every value structured by its type, strictly:
-    text must be text, a flag a flag) but without running the fact's validators
-    again, by a builder made once per fact class (:func:`_trusted`).  A state
-    that does not fit (an unknown or missing key, a wrong type) takes the careful
-    path, which names what is wrong.
-    """
+    """Decode one stored fact (upcasting older schema versions); never checks a rule."""
     cls = FACT_TYPES.get(topic)
     if cls is None:
         raise _bad(
             f"the store holds a fact of unknown type {topic!r}: "
             "is this saftale version older than the one that wrote it?"
         )
+    where = f"stored fact {originator_version} of {originator_id} ({topic})"
     state = transcoder.decode(state_bytes)
     state.pop("chain", None)
     version = state.pop("v", 1)
-    if type(version) is not int or version > cls.VERSION:
+    if not isinstance(version, int) or version > cls.VERSION:
         raise _bad(
-            f"{_where(topic, originator_id, originator_version)} has schema version "
-            f"{version!r}, newer than this saftale's {cls.VERSION}: upgrade saftale to read it"
+            f"{where} has schema version {version!r}, newer than this saftale's "
+            f"{cls.VERSION}: upgrade saftale to read it"
         )
     try:
         while version < cls.VERSION:
             state = cls.UPCASTERS[version](state)
             version += 1
         recorded_by = state.pop("recorded_by")
-        recorded_at = _timestamp(state.pop("recorded_at"))
+        recorded_at = dt.datetime.fromisoformat(state.pop("recorded_at"))
     except (KeyError, TypeError, ValueError) as exc:
-        where = _where(topic, originator_id, originator_version)
         raise _bad(f"{where} cannot be read: {type(exc).__name__}: {exc}") from None
-    fact = _trusted(cls)(state)
-    if fact is None:
-        fact = _careful(cls, state, _where(topic, originator_id, originator_version))
-    oid = originator_id if type(originator_id) is UUID else UUID(str(originator_id))
+    try:
+        fact = converter.structure(state, cls)
+    except RuleViolation:
+        # A fact stored under looser checks than today's: replay must not fail.
+        fact = _unchecked(cls, state)
+    except Exception as exc:  # a malformed stored state, whatever cattrs raises
+        try:
+            fact = _structure(cls, state)
+        except RuleViolation as violation:
+            raise _bad(f"{where} cannot be read: {violation.detail}") from None
+        raise _bad(f"{where} cannot be read: {type(exc).__name__}: {exc}") from None
+    oid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
     return Recorded(
         originator_id=oid,
         originator_version=originator_version,
@@ -377,126 +380,6 @@ def decode_stored(
         recorded_by=recorded_by,
         fact=fact,
     )
-
-
-def _where(topic: str, originator_id: UUID | str, originator_version: int) -> str:
-    return f"stored fact {originator_version} of {originator_id} ({topic})"
-
-
-@functools.lru_cache(maxsize=1024)
-def _timestamp(text: str) -> dt.datetime:
-    """A recording time (many facts of one write share it: parsed once)."""
-    return dt.datetime.fromisoformat(text)
-
-
-def _careful(cls: type[Fact], state: dict[str, Any], where: str) -> Fact:
-    """Structure a stored state with every check, falling back to :func:`_unchecked` for
-    a fact stored under looser checks than today's; names what is wrong otherwise."""
-    try:
-        return cast(Fact, converter.structure(state, cls))
-    except RuleViolation:
-        # A fact stored under looser checks than today's: replay must not fail.
-        return _unchecked(cls, state)
-    except Exception as exc:  # a malformed stored state, whatever cattrs raises
-        try:
-            _structure(cls, state)
-        except RuleViolation as violation:
-            raise _bad(f"{where} cannot be read: {violation.detail}") from None
-        raise _bad(f"{where} cannot be read: {type(exc).__name__}: {exc}") from None
-
-
-_ABSENT = object()
-_Builder = Callable[[dict[str, Any]], Fact | None]
-_BUILDERS: dict[type[Fact], _Builder] = {}
-
-
-def _trusted(cls: type[Fact]) -> _Builder:
-    """The builder of ``cls`` from a stored state: ``None`` when the state does not fit."""
-    builder = _BUILDERS.get(cls)
-    if builder is None:
-        builder = _BUILDERS[cls] = _make_builder(cls)
-    return builder
-
-
-_Field = Callable[[Any], Any]
-
-
-def _is_str(value: Any) -> Any:
-    if type(value) is not str:
-        raise TypeError
-    return value
-
-
-def _is_opt_str(value: Any) -> Any:
-    if value is not None and type(value) is not str:
-        raise TypeError
-    return value
-
-
-def _is_bool(value: Any) -> Any:
-    if type(value) is not bool:
-        raise TypeError
-    return value
-
-
-@functools.lru_cache(maxsize=4096)
-def _parsed(text: str) -> Period:
-    return Period.parse(text)
-
-
-def _as_period(value: Any) -> Any:
-    if type(value) is not str:
-        raise TypeError
-    return _parsed(value)
-
-
-def _field_builder(kind: Any) -> _Field:
-    """How one field's stored value becomes its value (what ``converter.structure``
-    does for that type, without the dispatch)."""
-    if kind is str:
-        return _is_str
-    if kind == str | None:
-        return _is_opt_str
-    if kind is bool:
-        return _is_bool
-    if kind is Period:
-        return _as_period
-    hook = converter.get_structure_hook(kind)
-    return lambda value: hook(value, kind)
-
-
-def _make_builder(cls: type[Fact]) -> _Builder:
-    attrs.resolve_types(cls)
-    fields = attrs.fields(cls)
-    known = frozenset(f.name for f in fields)
-    required = frozenset(f.name for f in fields if f.default is attrs.NOTHING)
-    plan: list[tuple[str, _Field, Any]] = []
-    for field in fields:
-        default = field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            return lambda state: None  # no fact has one; the careful path handles it
-        plan.append((field.name, _field_builder(field.type), default))
-    new = object.__new__
-    setattr_ = object.__setattr__
-
-    def build(state: dict[str, Any]) -> Fact | None:
-        keys = state.keys()
-        if not keys <= known or not required <= keys:
-            return None
-        fact = new(cls)
-        try:
-            for name, structure, default in plan:
-                value = state.get(name, _ABSENT)
-                if value is _ABSENT:
-                    value = default
-                elif value is not None:
-                    value = structure(value)
-                setattr_(fact, name, value)
-        except Exception:
-            return None
-        return cast(Fact, fact)
-
-    return build
 
 
 def _unchecked(cls: type[Fact], state: Mapping[str, Any]) -> Fact:
