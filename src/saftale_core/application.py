@@ -289,7 +289,7 @@ class Saftale:
 
     def import_history(
         self,
-        source: str | Path | IO[str] | Iterable[str] | Iterable[Line],
+        source: str | Path | IO[str] | IO[bytes] | Iterable[str] | Iterable[Line],
         *,
         recorded_by: str | None = None,
         dry_run: bool = False,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import attrs
 import orjson
@@ -36,13 +36,34 @@ class Line:
     """When the fact was first recorded, for a line exported by saftale (optional)."""
 
 
-def read_lines(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Line]:
-    """The facts of a history file, one :class:`Line` per non-blank line, streaming."""
+def read_lines(
+    source: str | Path | IO[str] | IO[bytes] | Iterable[str] | Iterable[bytes],
+) -> Iterator[Line]:
+    """The facts of a history file, one :class:`Line` per non-blank line, streaming.
+
+    A path is read as bytes and each line decoded as UTF-8 on its own, so that
+    a line that is not UTF-8 is refused with its number, like any bad line."""
     if isinstance(source, str | Path):
-        with Path(source).open(encoding="utf-8") as fh:
+        with Path(source).open("rb") as fh:
             yield from read_lines(fh)
         return
-    for number, raw in enumerate(source, start=1):
+    for number, item in enumerate(cast(Iterable[str | bytes], source), start=1):
+        if isinstance(item, str):
+            raw = item
+        else:
+            try:
+                raw = item.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Line(
+                    number,
+                    None,
+                    error=RuleViolation(
+                        "bad-record", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+                    ),
+                )
+                continue
+            if number == 1 and raw.startswith("\ufeff"):
+                raw = raw[1:]  # a byte order mark, as Windows editors write
         if not raw.strip():
             continue
         try:

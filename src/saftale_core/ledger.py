@@ -19,8 +19,9 @@ keep the head that :func:`verify` prints somewhere else and compare
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -94,11 +95,27 @@ class Verification:
         return self.problem is None
 
 
+_LOOK_AHEAD = 10_000  # rows searched for the fact that belongs where the chain breaks
 _REMEMBER = 100_000  # hashes kept to tell "moved" from "removed" (bounded memory)
 
 
 def _where(note: Any) -> str:
     return f"fact {note.originator_version} of subject id {note.originator_id} ({note.topic})"
+
+
+def _follows_later(head: str, rows: Iterator[Any], decode: Any) -> bool:
+    """True when one of the next rows links to ``head``: the fact that belongs
+    here was stored further on (looks ahead a bounded number of rows)."""
+    for note in itertools.islice(rows, _LOOK_AHEAD):
+        if note.topic == SEAL_TOPIC:
+            continue
+        try:
+            chain = decode(note.state).get("chain")
+        except Exception:
+            continue
+        if isinstance(chain, list) and chain and chain[0] == head:
+            return True
+    return False
 
 
 def verify(notifications: Iterable[Any], decode: Any = orjson.loads) -> Verification:
@@ -112,10 +129,12 @@ def verify(notifications: Iterable[Any], decode: Any = orjson.loads) -> Verifica
     """
     head = GENESIS
     facts = seals = since_seal = 0
+    unsealed_from = 0
     # Recent hashes already passed: a fact linking to one of them was moved.
     seen: set[str] = set()
     recent: deque[str] = deque()
-    for note in notifications:
+    rows = iter(notifications)
+    for note in rows:
         oid = (
             note.originator_id if isinstance(note.originator_id, UUID) else UUID(note.originator_id)
         )
@@ -165,14 +184,13 @@ def verify(notifications: Iterable[Any], decode: Any = orjson.loads) -> Verifica
             )
         previous, own = chain
         if previous != head:
-            kind = "moved" if previous in seen else "removed"
-            detail = (
-                f"{_where(note)} was written after another fact"
-                if kind == "moved"
-                else f"{_where(note)} follows a fact that is no longer in the store"
-            )
             if own in seen:
                 kind, detail = "inserted", f"{_where(note)} repeats a chain link already seen"
+            elif previous in seen or _follows_later(head, rows, decode):
+                kind, detail = "moved", f"{_where(note)} is not where it was written"
+            else:
+                kind = "removed"
+                detail = f"{_where(note)} follows a fact that is no longer in the store"
             return Verification(facts, seals, head, Problem(note.id, kind, detail))
         if link(previous, note.topic, oid, note.originator_version, canonical(state)) != own:
             return Verification(
@@ -181,6 +199,8 @@ def verify(notifications: Iterable[Any], decode: Any = orjson.loads) -> Verifica
                 head,
                 Problem(note.id, "altered", f"{_where(note)} is not what was written"),
             )
+        if not since_seal:
+            unsealed_from = note.id
         seen.add(head)
         recent.append(head)
         if len(recent) > _REMEMBER:
@@ -194,7 +214,7 @@ def verify(notifications: Iterable[Any], decode: Any = orjson.loads) -> Verifica
             seals,
             head,
             Problem(
-                -1,
+                unsealed_from,
                 "inserted",
                 f"the last {since_seal} facts were never sealed (inserted behind the library's "
                 "back, or their seal was removed)",
