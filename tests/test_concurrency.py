@@ -527,3 +527,37 @@ def test_postgres_bad_settings_in_url() -> None:
     pg.require()
     with pytest.raises(StoreError):
         Saftale.open(_pg_url("postgres", "connect_timeout=soon"))
+
+
+_OTHER_PROCESS = """
+import sys
+from saftale_core import Saftale
+from tests.support import agreement_path
+with Saftale.open(sys.argv[1], recorded_by="other") as app:
+    if sys.argv[2]:
+        app.record(agreement_path(sys.argv[2])[0])
+"""
+
+
+def test_other_processes_opening_a_store_lose_no_write(tmp_path: Path) -> None:
+    # Opening a store once closed a descriptor of the database file itself, which
+    # dropped this process's SQLite locks: the next process to close checkpointed and
+    # deleted the WAL under the live connection, and a committed write vanished.
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    root = Path(__file__).resolve().parents[1]
+
+    def other(subject: str = "") -> None:
+        subprocess.run([sys.executable, "-c", _OTHER_PROCESS, url, subject], check=True, cwd=root)
+
+    with Saftale.open(url, recorded_by="a") as app:
+        app.record(agreement_path("s1")[0])
+        other()
+        app.record(agreement_path("s2")[0])
+        other("s3")
+        app.record(agreement_path("s4")[0])
+    with Saftale.open(url) as app:
+        assert sorted(s for s, _ in app.subjects()) == ["s1", "s2", "s3", "s4"]
+        assert app.verify().ok

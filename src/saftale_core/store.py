@@ -183,8 +183,8 @@ _LOCK_KEY = 0x5AF7A1E  # one advisory lock for "saftale creates its tables"
 def open_event_store(store: StoreURL) -> EventStoreApp:
     """Open the event store, creating its tables if needed.
 
-    On SQLite, openers of one file take turns (an exclusive ``flock`` on the
-    file, which SQLite's own byte-range locks ignore): eventsourcing switches a
+    On SQLite, openers of one file take turns (an exclusive ``flock`` on a lock
+    file beside it, ``<store>.open-lock``): eventsourcing switches a
     new file to WAL and creates its tables in a deferred transaction, and two
     openers doing that at the same instant can get "database is locked" at
     once, whatever the lock timeout.
@@ -237,8 +237,11 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no turns, as eventsourcing does it
         return EventStoreApp(store)
+    # Never open the database file itself here: closing any descriptor of a file drops
+    # every POSIX lock this process holds on it, SQLite's included, and another process
+    # would then checkpoint and delete the WAL under a live connection.
     try:
-        handle = open(path, "ab")  # noqa: SIM115 - held for the creation only
+        handle = open(path + _OPEN_LOCK, "ab")  # noqa: SIM115 - held for the creation only
     except OSError as exc:
         raise StoreError(f"cannot open the store {store.display}: {exc.strerror}") from None
     with handle:
@@ -247,6 +250,10 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
             return EventStoreApp(store)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+_OPEN_LOCK = ".open-lock"
+"""Beside an SQLite store: openers take turns on it (never the database file itself)."""
 
 
 class Ledger:
