@@ -1360,3 +1360,40 @@ def test_help_exits_0(
         below = {c[n] for c in COMMANDS if len(c) == n + 1 and c[:n] == command}
         assert listed_commands(run.out) == below
     assert not list(cwd.iterdir()), "--help opened a store"
+
+
+# -- 9. pipes, empty stores -------------------------------------------------------------------
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(examples_store: Store) -> None:
+    # `saftale export | head -1`: the status of a tool ended by SIGPIPE, no traceback.
+    proc = subprocess.Popen(
+        [SAFTALE, "export"],
+        cwd=examples_store.cwd,
+        env={**os.environ, "SAFTALE_DB": examples_store.db},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first_line = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=60) == 141, err
+    assert json.loads(first_line)["type"] == "AgreementInitiated"
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "header"),
+    [
+        (("audit",), "subject;position;type;on;by;recorded_by;recorded_at;corrects"),
+        (("show", "inbox", "SSG"), "subject;fact_type;since"),
+        (("show", "deadlines"), "subject;kind;key;due;overdue"),
+    ],
+)
+def test_an_empty_view_still_has_its_header_row(
+    tmp_path: Path, args: tuple[str, ...], header: str
+) -> None:
+    run = ok(saftale(*args, "--format", "csv", db=f"sqlite:///{tmp_path / 'e.db'}", cwd=tmp_path))
+    assert run.out.removeprefix(BOM).splitlines()[0].startswith(header)
+    assert len(run.out.splitlines()) == 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from saftale_core import Saftale, fact_to_dict
 from saftale_core.facts import Fact
@@ -175,4 +179,63 @@ def test_a_recorded_at_in_the_future_or_without_a_zone_is_refused(app: Saftale) 
     ]
     assert "future" in result.refusals[0][1].detail
     assert "zone" in result.refusals[1][1].detail
+    assert app.subjects() == []
+
+
+def test_a_recorded_at_before_the_subjects_latest_fact_is_refused(app: Saftale) -> None:
+    path = agreement_path("a")
+    first, second, third = (fact_to_dict(f) for f in path[:3])
+    lines = [
+        json.dumps({**first, "recorded_at": "2019-02-01T00:00:00+00:00"}),
+        json.dumps({**second, "recorded_at": "2019-03-01T00:00:00+00:00"}),
+        json.dumps({**third, "recorded_at": "2019-02-15T00:00:00+00:00"}),  # goes back
+    ]
+    result = app.import_history(lines)
+    assert [(n, e.code) for n, e in result.refusals] == [(3, "bad-record")]
+    assert "before the subject's latest fact" in result.refusals[0][1].detail
+    assert app.subjects() == []
+    # A line without recorded_at is recorded now: an older one after it goes back too.
+    now_then_older = [
+        json.dumps(first),
+        json.dumps({**second, "recorded_at": "2019-03-01T00:00:00+00:00"}),
+    ]
+    result = app.import_history(now_then_older)
+    assert [(n, e.code) for n, e in result.refusals] == [(2, "bad-record")]
+    # In order, it is accepted.
+    result = app.import_history(lines[:2])
+    assert result.ok and result.recorded == 2
+
+
+def test_an_overlong_line_is_refused_without_reading_it_whole(app: Saftale, tmp_path: Path) -> None:
+    from saftale_core.history import MAX_LINE
+
+    path = tmp_path / "long.jsonl"
+    good = lines_of(agreement_path("a")[:2])
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(good[0] + "\n")
+        fh.write('{"note": "' + "x" * (3 * MAX_LINE) + '"}\n')
+        fh.write(good[1] + "\n")
+        fh.write("y" * (2 * MAX_LINE))  # and no line break at the end
+    result = app.import_history(path)
+    assert [(n, e.code) for n, e in result.refusals] == [(2, "bad-record"), (4, "bad-record")]
+    assert "longer than" in result.refusals[0][1].detail
+    assert result.checked == 4 and result.recorded == 0
+
+
+def test_no_room_for_the_checked_facts_is_a_store_error(
+    app: Saftale, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import tempfile
+
+    from saftale_core import StoreError
+
+    class Full(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **_: Full())
+    with pytest.raises(StoreError, match="No space left on device; nothing was recorded"):
+        app.import_history(lines_of(agreement_path("a")))
+    monkeypatch.undo()
     assert app.subjects() == []

@@ -319,14 +319,20 @@ class Saftale:
             head = next(items, None)
             rest: Iterable[Any] = [] if head is None else itertools.chain([head], items)
             lines = cast(Iterable[Line], rest) if isinstance(head, Line) else read_lines(rest)
-        with _Import(self, who, now) as job:
-            for line in lines:
-                job.check(line)
-                if progress is not None and job.checked % 1000 == 0:
-                    progress("checked", job.checked)
-            recorded = 0
-            if not job.refusals and not dry_run and job.new:
-                recorded = self._store_spooled(job, now, progress)
+        try:
+            with _Import(self, who, now) as job:
+                for line in lines:
+                    job.check(line)
+                    if progress is not None and job.checked % 1000 == 0:
+                        progress("checked", job.checked)
+                recorded = 0
+                if not job.refusals and not dry_run and job.new:
+                    recorded = self._store_spooled(job, now, progress)
+        except OSError as exc:  # the file, or the temporary space for what was checked
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise StoreError(
+                f"could not import: {where}{exc.strerror or exc}; nothing was recorded"
+            ) from None
         return ImportResult(
             tuple(job.refusals), tuple(job.warnings), tuple(job.already), recorded, job.checked
         )
@@ -706,6 +712,7 @@ def _reason(exc: BaseException) -> str:
 
 
 _CONFIRM_CACHE = 64
+_HISTORY_CACHE = 8
 
 
 @attrs.define
@@ -720,6 +727,8 @@ class _Subject:
     length: int
     hashes: set[int]
     """``hash()`` of each of its facts: a repeat is confirmed against the facts."""
+    last_at: dt.datetime | None = None
+    """When its latest fact was recorded: a line may not claim an earlier time."""
     spooled: list[int] = attrs.Factory(list)
     """Where this import's new facts of the subject wait in the spool."""
 
@@ -746,6 +755,7 @@ class _Import:
         self._empty = app.position() == 0  # then no subject needs looking up
         # The facts of a few subjects, to confirm repeats (a re-import hits every line).
         self._facts: OrderedDict[str, list[Fact]] = OrderedDict()
+        self._histories: OrderedDict[str, list[Recorded]] = OrderedDict()
         # Closed by __exit__: the import is used as a context manager.
         self._spool = tempfile.TemporaryFile(prefix="saftale-import-")  # noqa: SIM115
 
@@ -771,14 +781,14 @@ class _Import:
             process = process_of(history)
             state = process.fold((e.fact for e in effective_facts(history)), self.registry)
             hashes = {hash(r.fact) for r in history}
-            sub = _Subject(oid, history[0].fact, state, len(history), hashes)
+            sub = _Subject(oid, history[0].fact, state, len(history), hashes, history[-1].timestamp)
         self.subjects[subject] = sub
         return sub
 
     def _facts_of(self, subject: str, sub: _Subject) -> list[Fact]:
         facts = self._facts.get(subject)
         if facts is None:
-            facts = [r.fact for r in self._history(subject, sub)]
+            facts = [r.fact for r in self._read_history(subject, sub)]
             self._facts[subject] = facts
             if len(self._facts) > _CONFIRM_CACHE:
                 self._facts.popitem(last=False)
@@ -787,7 +797,19 @@ class _Import:
         return facts
 
     def _history(self, subject: str, sub: _Subject) -> list[Recorded]:
-        """The subject's whole history: stored, then spooled."""
+        """The subject's whole history: stored, then spooled (kept for a few subjects,
+        so that each correction does not read it again)."""
+        cached = self._histories.get(subject)
+        if cached is not None:
+            self._histories.move_to_end(subject)
+            return cached
+        history = self._read_history(subject, sub)
+        self._histories[subject] = history
+        if len(self._histories) > _HISTORY_CACHE:
+            self._histories.popitem(last=False)
+        return history
+
+    def _read_history(self, subject: str, sub: _Subject) -> list[Recorded]:
         history = [] if self._empty else self.app.records(subject)
         mapper = cast(FactMapper, self.app._app.mapper)
         for offset in sub.spooled:
@@ -821,6 +843,16 @@ class _Import:
                 error = error.for_fact(subject=fact.subject, fact_type=fact.TYPE)
                 self.refusals.append((line.number, error))
                 return
+            if sub.last_at is not None and line.recorded_at < sub.last_at:
+                error = RuleViolation(
+                    "bad-record",
+                    f"'recorded_at' {line.recorded_at.isoformat()} is before the subject's "
+                    f"latest fact, recorded {sub.last_at.isoformat()}: a subject's facts are "
+                    "recorded in order",
+                )
+                error = error.for_fact(subject=fact.subject, fact_type=fact.TYPE)
+                self.refusals.append((line.number, error))
+                return
             ctx = Context(self.registry, line.recorded_at, self._kind_of)
         try:
             if isinstance(fact, FactCorrected) and sub.first is not None:
@@ -847,10 +879,14 @@ class _Import:
         else:
             sub.state = PROCESSES[sub.first.TYPE].evolve(sub.state, decision.fact)
         sub.length += 1
+        sub.last_at = rec.timestamp
         sub.hashes.add(hash(decision.fact))
         cached = self._facts.get(fact.subject)
         if cached is not None:
             cached.append(decision.fact)
+        kept = self._histories.get(fact.subject)
+        if kept is not None:
+            kept.append(rec)
         sub.spooled.append(self._spool.tell())
         _write_spooled(self._spool, prepare(rec))
         self.new += 1

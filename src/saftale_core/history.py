@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import attrs
 import orjson
@@ -21,7 +21,7 @@ from saftale_core.errors import RuleViolation, RuleWarning
 from saftale_core.facts import Fact, Recorded
 from saftale_core.serialization import fact_from_dict, fact_to_dict
 
-__all__ = ["ImportResult", "Line", "export_lines", "read_lines"]
+__all__ = ["MAX_LINE", "ImportResult", "Line", "export_lines", "read_lines"]
 
 
 @attrs.frozen
@@ -36,6 +36,27 @@ class Line:
     """When the fact was first recorded, for a line exported by saftale (optional)."""
 
 
+MAX_LINE = 1 << 20
+"""The longest line a history file may have (1 MiB): a fact is far shorter, and a file
+without line breaks must not be read into memory whole."""
+
+
+def _bounded(fh: IO[Any]) -> Iterator[str | bytes | None]:
+    """The lines of an open file, each at most :data:`MAX_LINE` long (``None`` for a
+    longer one, whose rest is skipped without keeping it)."""
+    while True:
+        line = fh.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE:
+            end = line[-1:]
+            while end not in ("\n", b"\n", "", b""):
+                end = fh.readline(MAX_LINE)[-1:]
+            yield None
+            continue
+        yield line
+
+
 def read_lines(
     source: str | Path | IO[str] | IO[bytes] | Iterable[str] | Iterable[bytes],
 ) -> Iterator[Line]:
@@ -47,7 +68,21 @@ def read_lines(
         with Path(source).open("rb") as fh:
             yield from read_lines(fh)
         return
-    for number, item in enumerate(cast(Iterable[str | bytes], source), start=1):
+    items: Iterable[str | bytes | None]
+    if hasattr(source, "readline"):
+        items = _bounded(cast(IO[Any], source))
+    else:
+        items = cast(Iterable[str | bytes], source)
+    for number, item in enumerate(items, start=1):
+        if item is None:
+            yield Line(
+                number,
+                None,
+                error=RuleViolation(
+                    "bad-record", f"the line is longer than {MAX_LINE:,} bytes: not a fact"
+                ),
+            )
+            continue
         if isinstance(item, str):
             raw = item
         else:

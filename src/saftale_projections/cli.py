@@ -2,8 +2,9 @@
 
 Exit codes: 0 ok; 1 a history file was refused (nothing recorded) or
 ``verify`` found the store tampered with; 2 a usage error (bad option, bad
-URL, missing file, a store that cannot be opened).  A user error prints one
-line on stderr, never a traceback.
+URL, missing file, a store that cannot be opened); and, as for any Unix tool,
+130 when interrupted (Ctrl-C) and 141 when the reader of the output went away.
+A user error prints one line on stderr, never a traceback.
 
 The store is ``--db URL``, else ``$SAFTALE_DB``, else ``sqlite:///saftale.db``.
 The views live in ``--views URL``, else ``$SAFTALE_VIEWS``, else an SQLite file
@@ -36,13 +37,43 @@ from saftale_core.serialization import fact_to_dict
 from saftale_core.store import DEFAULT_URL
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
-from saftale_projections.queries import Views
+from saftale_projections.queries import (
+    AuditEntry,
+    ClusterEntry,
+    Deadline,
+    FocusEntry,
+    InboxItem,
+    IndicatorEntry,
+    SubjectStatus,
+    Views,
+)
 from saftale_projections.runner import Runner
 from saftale_projections.views import ALL_VIEWS
 
 __all__ = ["main"]
 
 VIEWS_ENV = "SAFTALE_VIEWS"
+HISTORY_COLUMNS = (
+    "position",
+    "type",
+    "on",
+    "by",
+    "recorded_by",
+    "recorded_at",
+    "in_force",
+    "corrected_by",
+)
+AUDIT_COLUMNS = (
+    "subject",
+    "position",
+    "type",
+    "on",
+    "by",
+    "recorded_by",
+    "recorded_at",
+    "corrects",
+    "corrected_by",
+)
 FORMATS = ("table", "json", "csv")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,9 +138,19 @@ class _Command(click.Group):
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("aborted", err=True)
-            sys.exit(1)
+            click.echo("saftale: interrupted (an import records all or nothing)", err=True)
+            sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`saftale export | head`): stop quietly with the
+            # status of a Unix tool ended by SIGPIPE.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
 
 
 @click.group(
@@ -135,7 +176,8 @@ def main(
 ) -> None:
     """Keep and question the history of a health agreement (sundhedsaftale).
 
-    Exit codes: 0 ok, 1 refused or tampered with, 2 usage.
+    Exit codes: 0 ok, 1 refused or tampered with, 2 usage (130 interrupted, 141 the
+    reader of the output went away).
     """
     ctx.obj = Settings(db, views, registry, user)
 
@@ -367,7 +409,7 @@ def show_subjects(
             status = views.status(subject, as_of=as_of)
             if status is not None:
                 rows.append(status)
-        _emit(rows, fmt, title=_title("Subjects", as_of, known_on))
+        _emit(rows, fmt, of=SubjectStatus, title=_title("Subjects", as_of, known_on))
 
 
 @show.command("subject")
@@ -406,10 +448,10 @@ def show_subject(
                 json.dumps({"status": _plain(status), "history": history}, ensure_ascii=False)
             )
             return
-        _emit([status], fmt, title=_title(f"Subject {subject}", as_of, known_on))
+        _emit([status], fmt, of=SubjectStatus, title=_title(f"Subject {subject}", as_of, known_on))
         if fmt == "table":
             click.echo()
-        _emit(history, fmt, title="History", first=False)
+        _emit(history, fmt, of=HISTORY_COLUMNS, title="History", first=False)
 
 
 def _after(on: Period, day: dt.date) -> bool:
@@ -430,6 +472,7 @@ def show_inbox(
         _emit(
             _pages(lambda after: views.inbox(body, as_of=as_of, after=after)),
             fmt,
+            of=InboxItem,
             title=_title(f"Awaiting {body}", as_of, known_on),
         )
 
@@ -455,7 +498,7 @@ def show_decisions(
     with _views(settings, known_on) as (app, views):
         body = _body(app, body)
         rows = _pages(lambda after: views.decisions(body, since=since, until=until, after=after))
-        _emit(rows, fmt, title=_title(f"Decisions of {body}", as_of, known_on))
+        _emit(rows, fmt, of=AuditEntry, title=_title(f"Decisions of {body}", as_of, known_on))
 
 
 @show.command("cluster")
@@ -471,6 +514,7 @@ def show_cluster(
         _emit(
             views.cluster(cluster, as_of=as_of),
             fmt,
+            of=ClusterEntry,
             title=_title(f"Cluster {cluster}", as_of, known_on),
         )
 
@@ -502,10 +546,10 @@ def show_focus_area(
                 )
             )
             return
-        _emit(subjects, fmt, title=_title(f"Focus area {area}", as_of, known_on))
+        _emit(subjects, fmt, of=FocusEntry, title=_title(f"Focus area {area}", as_of, known_on))
         if fmt == "table":
             click.echo()
-        _emit(indicators, fmt, title="Indicators", first=False)
+        _emit(indicators, fmt, of=IndicatorEntry, title="Indicators", first=False)
 
 
 @show.command("deadlines")
@@ -522,7 +566,7 @@ def show_deadlines(
     """Comment deadlines, evaluations and follow-up reports due: upcoming and overdue."""
     with _views(settings, known_on) as (_, views):
         rows = [d for d in views.deadlines(as_of=as_of) if d.overdue or not overdue]
-        _emit(rows, fmt, title=_title("Deadlines", as_of or dt.date.today(), known_on))
+        _emit(rows, fmt, of=Deadline, title=_title("Deadlines", as_of or dt.date.today(), known_on))
 
 
 # -- audit -------------------------------------------------------------------------------
@@ -575,7 +619,7 @@ def audit(
                     **({"fact": e.fact} if fmt == "json" else {}),
                 }
             )
-        _emit(rows, fmt, title=_title("Audit", None, known_on))
+        _emit(rows, fmt, of=AUDIT_COLUMNS, title=_title("Audit", None, known_on))
 
 
 # -- rebuild / verify ----------------------------------------------------------------------
@@ -679,9 +723,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(items: Sequence[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+def _rows(items: Sequence[Any], of: type | Sequence[str]) -> tuple[list[str], list[dict[str, Any]]]:
     rows = [_plain(i) for i in items]
-    columns: list[str] = []
+    columns: list[str] = [f.name for f in attrs.fields(of)] if isinstance(of, type) else list(of)
     for row in rows:
         for key in row:
             if key not in columns:
@@ -689,8 +733,17 @@ def _rows(items: Sequence[Any]) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
-def _emit(items: Sequence[Any], fmt: str, *, title: str, first: bool = True) -> None:
-    columns, rows = _rows(items)
+def _emit(
+    items: Sequence[Any],
+    fmt: str,
+    *,
+    of: type | Sequence[str],
+    title: str,
+    first: bool = True,
+) -> None:
+    """Rows of the class ``of`` (or with the keys ``of``) as a table, JSON or CSV; the
+    columns are known even when there are no rows."""
+    columns, rows = _rows(items, of)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
     elif fmt == "csv":
