@@ -261,9 +261,11 @@ class Ledger:
 
     ``append`` takes the facts as an iterable and streams them into the store
     in batches inside a single transaction, so a long import neither holds its
-    facts in memory nor leaves half of them behind.  The chain's head is read
-    first; if another writer sealed meanwhile, the seal's version collides,
-    nothing is written, and :class:`LedgerMoved` asks the caller to try again.
+    facts in memory nor leaves half of them behind.  On SQLite and PostgreSQL
+    the transaction takes the store's write lock first and reads the chain's
+    head under it, so writers take turns instead of colliding.  In memory the
+    head is read first; a writer whose seal collides gets eventsourcing's
+    ``IntegrityError`` (nothing written) and may try again.
     """
 
     def __init__(self, app: EventStoreApp, kind: str) -> None:
@@ -292,12 +294,13 @@ class Ledger:
         the ledger's was taken meanwhile (nothing is stored then).
         """
         mapper = cast(FactMapper, self.app.mapper)
-        version, head = self.head()
-        start = head
         count = 0
         last = 0
         if self.kind == "memory":
-            # The in-memory recorder has no transactions: one insert of everything.
+            # The in-memory recorder has no transactions: one insert of everything; a
+            # writer that lost the race on the seal's version is told to retry.
+            version, head = self.head()
+            start = head
             events: list[StoredEvent] = []
             for record in records:
                 stored, head = mapper.sealed(record, head)
@@ -309,7 +312,8 @@ class Ledger:
             if progress is not None:
                 progress(len(events) - 1)
             return len(events) - 1, int(ids[-2]) if len(ids) > 1 else 0
-        with self._inserter() as insert:
+        with self._inserter() as (insert, version, head):
+            start = head
             pending: list[StoredEvent] = []
             for record in records:
                 stored, head = mapper.sealed(record, head)
@@ -330,20 +334,47 @@ class Ledger:
         return count, last
 
     @contextlib.contextmanager
-    def _inserter(self) -> Iterator[Callable[[list[StoredEvent]], int]]:
+    def _inserter(
+        self,
+    ) -> Iterator[tuple[Callable[[list[StoredEvent]], int], int, str]]:
+        """One write transaction that holds the store's write lock from its start, and
+        the chain's head read under it: other writers wait for it instead of sealing
+        on the same head and retrying."""
         recorder: Any = self.app.recorder
+        decode = self.app.mapper.transcoder.decode
         with recorder.datastore.transaction(commit=True) as cursor:
             if self.kind == "sqlite":
+                table = recorder.events_table_name
+                # Takes SQLite's write lock and changes nothing.
+                cursor.execute(f"UPDATE {table} SET topic = topic WHERE 0")
+                cursor.execute(
+                    f"SELECT originator_version, state FROM {table} WHERE originator_id = ? "
+                    "ORDER BY originator_version DESC LIMIT 1",
+                    (LEDGER_ID.hex,),
+                )
 
                 def insert(events: list[StoredEvent]) -> int:
                     ids = recorder._insert_events(cursor, events)
                     return int(ids[-1]) if ids else 0
 
             else:
+                from psycopg.sql import SQL
+
+                recorder._lock_table(cursor)
+                cursor.execute(
+                    recorder.select_events_statement
+                    + SQL(" ORDER BY originator_version DESC LIMIT 1"),
+                    (LEDGER_ID,),
+                )
 
                 def insert(events: list[StoredEvent]) -> int:
                     recorder._insert_stored_events(cursor, events)
                     ids = recorder._fetch_ids_after_insert_events(cursor, events)
                     return int(ids[-1]) if ids else 0
 
-            yield insert
+            row = cursor.fetchone()
+            if row is None:
+                version, head = 0, GENESIS
+            else:
+                version, head = int(row["originator_version"]), str(decode(row["state"])["head"])
+            yield insert, version, head
