@@ -45,3 +45,17 @@ class TestPostgresBackend(BackendSuite):
     def close_backend(self, backend: ViewBackend) -> None:
         backend.close()
         pg.drop_database(self.urls.pop(id(backend)))
+
+
+def test_a_views_url_password_never_shows_in_errors() -> None:
+    from saftale_core import StoreError
+    from saftale_projections import SQLAlchemyBackend
+
+    url = "postgresql://postgres:s3cret-word@127.0.0.1:1/views?pool_size=3&connect_timeout=2"
+    with pytest.raises(StoreError) as raised:
+        SQLAlchemyBackend(url)
+    message = str(raised.value)
+    assert "s3cret-word" not in message
+    assert "postgres:***@127.0.0.1:1" in message
+    assert "invalid connection option" not in message  # pool_size is the store's setting
+    assert "Connection refused" in message

@@ -42,6 +42,7 @@ __all__ = [
     "Ledger",
     "StoreURL",
     "default_url",
+    "hide_password",
     "open_event_store",
     "parse_url",
 ]
@@ -113,13 +114,13 @@ def _postgres(url: str) -> StoreURL:
     dbname = parts.path.lstrip("/")
     if not dbname:
         raise StoreError(
-            f"{_hide(url)!r}: name the database, e.g. postgresql://postgres@127.0.0.1:5432/saftale"
+            f"{hide_password(url)!r}: name the database, e.g. postgresql://postgres@127.0.0.1:5432/saftale"
         )
     query = urllib.parse.parse_qs(parts.query)
     try:
         port = parts.port or 5432
     except ValueError:
-        raise StoreError(f"{_hide(url)!r}: the port is not a number") from None
+        raise StoreError(f"{hide_password(url)!r}: the port is not a number") from None
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": urllib.parse.unquote(dbname),
@@ -133,10 +134,11 @@ def _postgres(url: str) -> StoreURL:
     }
     if "schema" in query:
         env["POSTGRES_SCHEMA"] = query["schema"][0]
-    return StoreURL("postgresql", env, _hide(url))
+    return StoreURL("postgresql", env, hide_password(url))
 
 
-def _hide(url: str) -> str:
+def hide_password(url: str) -> str:
+    """``url`` with its password shown as ``***`` (for messages)."""
     parts = urllib.parse.urlsplit(url)
     if parts.password is None:
         return url

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from saftale_core import StoreError
+from saftale_core.store import hide_password
 from saftale_projections.protocol import (
     Changes,
     Page,
@@ -53,6 +54,7 @@ def _engine_url(url: str) -> tuple[str, str | None]:
         return url, None
     query = urllib.parse.parse_qs(parts.query)
     schema = query.pop("schema", [None])[0]
+    query.pop("pool_size", None)  # a setting of the store's URL, not one libpq knows
     scheme = parts.scheme
     if scheme in ("postgresql", "postgres"):
         scheme = "postgresql+psycopg"
@@ -65,18 +67,18 @@ class SQLAlchemyBackend:
 
     def __init__(self, url: str) -> None:
         engine_url, schema = _engine_url(url)
-        self.display = url
+        self.display = hide_password(url)
         try:
             self.engine = sa.create_engine(engine_url, future=True)
             if self.engine.dialect.name not in ("sqlite", "postgresql"):
-                raise StoreError(f"{url!r}: views live in SQLite or PostgreSQL")
+                raise StoreError(f"{self.display!r}: views live in SQLite or PostgreSQL")
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             with self.engine.begin() as conn:
                 if schema and self.engine.dialect.name == "postgresql":
                     conn.execute(sa.text(f'create schema if not exists "{schema}"'))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the views at {url}: {_reason(exc)}") from None
+            raise StoreError(f"cannot open the views at {self.display}: {_reason(exc)}") from None
         self.metadata = sa.MetaData(schema=schema)
         self.tracking = sa.Table(
             "saftale_view_tracking",
@@ -90,7 +92,7 @@ class SQLAlchemyBackend:
         try:
             _retry_ddl(lambda: self.tracking.create(self.engine, checkfirst=True))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the views at {url}: {_reason(exc)}") from None
+            raise StoreError(f"cannot open the views at {self.display}: {_reason(exc)}") from None
 
     # -- schema ---------------------------------------------------------------
 
