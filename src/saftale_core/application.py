@@ -711,8 +711,7 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-_CONFIRM_CACHE = 64
-_HISTORY_CACHE = 8
+_HISTORY_CACHE = 64
 
 
 @attrs.define
@@ -753,8 +752,8 @@ class _Import:
         self.checked = 0
         self.new = 0
         self._empty = app.position() == 0  # then no subject needs looking up
-        # The facts of a few subjects, to confirm repeats (a re-import hits every line).
-        self._facts: OrderedDict[str, list[Fact]] = OrderedDict()
+        # The histories of the latest subjects looked at: to confirm repeats (a re-import
+        # hits every line) and to check corrections, without reading them again.
         self._histories: OrderedDict[str, list[Recorded]] = OrderedDict()
         # Closed by __exit__: the import is used as a context manager.
         self._spool = tempfile.TemporaryFile(prefix="saftale-import-")  # noqa: SIM115
@@ -785,20 +784,9 @@ class _Import:
         self.subjects[subject] = sub
         return sub
 
-    def _facts_of(self, subject: str, sub: _Subject) -> list[Fact]:
-        facts = self._facts.get(subject)
-        if facts is None:
-            facts = [r.fact for r in self._read_history(subject, sub)]
-            self._facts[subject] = facts
-            if len(self._facts) > _CONFIRM_CACHE:
-                self._facts.popitem(last=False)
-        else:
-            self._facts.move_to_end(subject)
-        return facts
-
     def _history(self, subject: str, sub: _Subject) -> list[Recorded]:
-        """The subject's whole history: stored, then spooled (kept for a few subjects,
-        so that each correction does not read it again)."""
+        """The subject's whole history: stored, then spooled (kept for the latest
+        subjects, see ``_histories``)."""
         cached = self._histories.get(subject)
         if cached is not None:
             self._histories.move_to_end(subject)
@@ -881,9 +869,6 @@ class _Import:
         sub.length += 1
         sub.last_at = rec.timestamp
         sub.hashes.add(hash(decision.fact))
-        cached = self._facts.get(fact.subject)
-        if cached is not None:
-            cached.append(decision.fact)
         kept = self._histories.get(fact.subject)
         if kept is not None:
             kept.append(rec)
@@ -904,7 +889,7 @@ class _Import:
             return False
         if hash(canonical) not in sub.hashes:
             return False
-        return canonical in self._facts_of(subject, sub)
+        return any(r.fact == canonical for r in self._history(subject, sub))
 
     def spooled(self) -> Iterator[Prepared]:
         """The checked facts to record, in file order."""
