@@ -225,17 +225,86 @@ def test_an_overlong_line_is_refused_without_reading_it_whole(app: Saftale, tmp_
 def test_no_room_for_the_checked_facts_is_a_store_error(
     app: Saftale, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import errno
-    import tempfile
+    import sqlite3
 
-    from saftale_core import StoreError
+    from saftale_core import StoreError, _importer
 
-    class Full(io.BytesIO):
-        def write(self, data: Any) -> int:
-            raise OSError(errno.ENOSPC, "No space left on device")
+    # The temporary file lives in the temporary folder; it is full after 20 pages.
+    connect = sqlite3.connect
 
-    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **_: Full())
-    with pytest.raises(StoreError, match="No space left on device; nothing was recorded"):
-        app.import_history(lines_of(agreement_path("a")))
+    def small_disk(path: str, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(path, **kwargs)
+        db.execute("PRAGMA max_page_count = 20")
+        return db
+
+    monkeypatch.setattr(_importer.sqlite3, "connect", small_disk)
+    monkeypatch.setattr(_importer, "_FLUSH", 10)
+    history = [f for i in range(40) for f in agreement_path(f"a{i}")]
+    with pytest.raises(StoreError, match="database or disk is full; nothing was recorded"):
+        app.import_history(lines_of(history))
     monkeypatch.undo()
     assert app.subjects() == []
+
+
+def test_subjects_dropped_from_memory_are_checked_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import keeps a bounded number of subjects in memory and loads a dropped one
+    again (from the store and the checked lines) when a later line needs it: with room
+    for one subject, a file that moves six at once is checked exactly as with room for
+    all, repeats, corrections and refusals included."""
+    from saftale_core import FactCorrected, _importer
+
+    paths = [agreement_path(f"s{i}") for i in range(6)]
+    moving = [p[k] for k in range(max(map(len, paths))) for p in paths if k < len(p)]
+    last_day = max(f.on.end for f in moving) + dt.timedelta(days=7)
+    retract = FactCorrected(
+        subject="s1",
+        on=last_day.isoformat(),
+        by="SAS",
+        corrects=len(paths[1]),
+        reason="recorded by mistake",
+    )
+    good = [
+        *lines_of(moving),
+        *lines_of([paths[0][2]]),  # a repeat of an early line
+        *lines_of([retract]),
+        *lines_of([paths[3][5]]),  # another repeat, after s3 was dropped
+    ]
+    sku = next(f for f in paths[4] if f.TYPE == "ApprovedBySKU")
+    bad = json.dumps(fact_to_dict(sku) | {"on": last_day.isoformat()})  # approved twice
+
+    def run(kept: int, lines: list[str]) -> tuple[Any, Saftale]:
+        monkeypatch.setattr(_importer, "SUBJECTS_KEPT", kept)
+        monkeypatch.setattr(_importer, "HISTORIES_KEPT", kept)
+        app = Saftale.open(":memory:", recorded_by="import")
+        result = app.import_history(lines)
+        summary = (
+            [(n, e.code, e.detail) for n, e in result.refusals],
+            [(n, w.code) for n, w in result.warnings],
+            result.already_recorded,
+            result.recorded,
+        )
+        return summary, app
+
+    refused_small, _ = run(1, [*good, bad])
+    refused_large, _ = run(1000, [*good, bad])
+    assert refused_small == refused_large
+    assert [(n, code) for n, code, _ in refused_small[0]] == [(len(good) + 1, "out-of-order")]
+
+    small_result, small = run(1, good)
+    large_result, large = run(1000, good)
+    assert small_result == large_result
+    assert small_result[2] == (len(moving) + 1, len(moving) + 3)
+    assert small_result[3] == len(moving) + 1
+    for i in range(6):
+        assert [h.fact for h in small.history(f"s{i}")] == [
+            h.fact for h in large.history(f"s{i}")
+        ]
+    assert small.history("s1")[-2].in_force is False
+    again, _ = run(1, good)
+    assert again[0] == [] and again[3] == len(moving) + 1  # a new store: all recorded
+    monkeypatch.setattr(_importer, "SUBJECTS_KEPT", 1)
+    repeat = small.import_history(good)
+    assert repeat.ok and repeat.recorded == 0
+    assert repeat.already_recorded == tuple(range(1, len(good) + 1))

@@ -20,20 +20,17 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import itertools
-import marshal
 import random
-import tempfile
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
 import attrs
-import orjson
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
+from saftale_core._importer import Import
 from saftale_core.agreement import AGREEMENT, STATUSES, AgreementState
 from saftale_core.errors import (
     ConcurrencyConflict,
@@ -42,20 +39,18 @@ from saftale_core.errors import (
     SaftaleError,
     StoreError,
 )
-from saftale_core.facts import Fact, FactCorrected, Recorded, subject_id
+from saftale_core.facts import Fact, Recorded, subject_id
 from saftale_core.generation import FollowUp, GenerationState, follow_up
 from saftale_core.history import ImportResult, Line, export_lines, read_lines
 from saftale_core.ledger import SEAL_TOPIC, Verification
 from saftale_core.ledger import verify as verify_chain
 from saftale_core.process import Context, NextStep
 from saftale_core.registry import Registry
-from saftale_core.serialization import FactMapper, Prepared, decode_stored, prepare
 from saftale_core.store import Ledger, StoreURL, default_url, open_event_store, parse_url
 from saftale_core.subjects import (
     PROCESSES,
     EffectiveFact,
     decide,
-    decide_next,
     effective_facts,
     process_of,
 )
@@ -303,11 +298,12 @@ class Saftale:
         recorded.  A line equal to a fact already recorded (or to an earlier
         line) is a no-op, so importing the same file twice records each fact once.
 
-        The file streams: what is checked waits in a temporary file, not in
-        memory, and is then stored in one transaction.  Memory grows with the
-        number of subjects and by a digest per fact (for the repeats), not with
-        the facts themselves.  ``progress(stage, count)`` is called as lines
-        are checked (``"checked"``) and facts stored (``"recorded"``).
+        The file streams, in bounded memory: what is checked waits in a
+        temporary file (an SQLite file in the temporary folder), not in memory,
+        and is then stored in one transaction; at most a few thousand subjects
+        are kept in memory, and one dropped is loaded again when a later line
+        needs it.  ``progress(stage, count)`` is called as lines are checked
+        (``"checked"``) and facts stored (``"recorded"``).
         """
         who = _check_recorder(recorded_by or self.recorded_by)
         now = self.clock()
@@ -320,7 +316,7 @@ class Saftale:
             rest: Iterable[Any] = [] if head is None else itertools.chain([head], items)
             lines = cast(Iterable[Line], rest) if isinstance(head, Line) else read_lines(rest)
         try:
-            with _Import(self, who, now) as job:
+            with Import(self, who, now) as job:
                 for line in lines:
                     job.check(line)
                     if progress is not None and job.checked % 1000 == 0:
@@ -338,7 +334,7 @@ class Saftale:
         )
 
     def _store_spooled(
-        self, job: _Import, now: dt.datetime, progress: Callable[[str, int], None] | None
+        self, job: Import, now: dt.datetime, progress: Callable[[str, int], None] | None
     ) -> int:
         ledger = Ledger(self._app, self.store.kind)
         report = None if progress is None else (lambda n: progress("recorded", n))
@@ -709,208 +705,3 @@ def _default_user() -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-_HISTORY_CACHE = 64
-
-
-@attrs.define
-class _Subject:
-    """One subject as an import checks it: where it stands, and what the file adds."""
-
-    oid: uuid.UUID
-    first: Fact | None
-    """Its initiating fact (``None``: not initiated yet)."""
-    state: Any
-    """Its state with corrections applied."""
-    length: int
-    hashes: set[int]
-    """``hash()`` of each of its facts: a repeat is confirmed against the facts."""
-    last_at: dt.datetime | None = None
-    """When its latest fact was recorded: a line may not claim an earlier time."""
-    spooled: list[int] = attrs.Factory(list)
-    """Where this import's new facts of the subject wait in the spool."""
-
-
-class _Import:
-    """Checks history lines one by one against the store and the lines before them.
-
-    Keeps per subject only its folded state and fingerprints of its facts;
-    the facts to record wait in a temporary file (the spool).
-    """
-
-    def __init__(self, app: Saftale, who: str, now: dt.datetime) -> None:
-        self.app = app
-        self.who = who
-        self.now = now
-        self.registry = app.registry
-        self.subjects: dict[str, _Subject] = {}
-        self.ctx = Context(app.registry, now, self._kind_of)
-        self.refusals: list[tuple[int, RuleViolation]] = []
-        self.warnings: list[tuple[int, RuleWarning]] = []
-        self.already: list[int] = []
-        self.checked = 0
-        self.new = 0
-        self._empty = app.position() == 0  # then no subject needs looking up
-        # The histories of the latest subjects looked at: to confirm repeats (a re-import
-        # hits every line) and to check corrections, without reading them again.
-        self._histories: OrderedDict[str, list[Recorded]] = OrderedDict()
-        # Closed by __exit__: the import is used as a context manager.
-        self._spool = tempfile.TemporaryFile(prefix="saftale-import-")  # noqa: SIM115
-
-    def __enter__(self) -> _Import:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._spool.close()
-
-    def _kind_of(self, subject: str) -> str | None:
-        sub = self.subjects.get(subject)
-        if sub is not None:
-            return sub.first.INITIATES if sub.first is not None else None
-        history = [] if self._empty else self.app.records(subject)
-        return history[0].fact.INITIATES if history else None
-
-    def _load(self, subject: str) -> _Subject:
-        oid = subject_id(subject)
-        history = [] if self._empty else self.app.records(subject)
-        if not history:
-            sub = _Subject(oid, None, None, 0, set())
-        else:
-            process = process_of(history)
-            state = process.fold((e.fact for e in effective_facts(history)), self.registry)
-            hashes = {hash(r.fact) for r in history}
-            sub = _Subject(oid, history[0].fact, state, len(history), hashes, history[-1].timestamp)
-        self.subjects[subject] = sub
-        return sub
-
-    def _history(self, subject: str, sub: _Subject) -> list[Recorded]:
-        """The subject's whole history: stored, then spooled (kept for the latest
-        subjects, see ``_histories``)."""
-        cached = self._histories.get(subject)
-        if cached is not None:
-            self._histories.move_to_end(subject)
-            return cached
-        history = self._read_history(subject, sub)
-        self._histories[subject] = history
-        if len(self._histories) > _HISTORY_CACHE:
-            self._histories.popitem(last=False)
-        return history
-
-    def _read_history(self, subject: str, sub: _Subject) -> list[Recorded]:
-        history = [] if self._empty else self.app.records(subject)
-        mapper = cast(FactMapper, self.app._app.mapper)
-        for offset in sub.spooled:
-            self._spool.seek(offset)
-            oid, version, topic, state = _read_spooled(self._spool)
-            history.append(
-                decode_stored(topic, orjson.dumps(state), oid, version, mapper.transcoder)
-            )
-        self._spool.seek(0, 2)
-        return history
-
-    def check(self, line: Line) -> None:
-        self.checked += 1
-        if line.error is not None or line.fact is None:
-            error = line.error or RuleViolation("bad-record", "empty line")
-            self.refusals.append((line.number, error))
-            return
-        fact = line.fact
-        sub = self.subjects.get(fact.subject) or self._load(fact.subject)
-        if sub.length and self._repeats(fact.subject, sub, fact):
-            self.already.append(line.number)
-            return
-        ctx = self.ctx
-        if line.recorded_at is not None:
-            # A line exported by saftale keeps when it was first recorded; the rules
-            # are checked as of then.
-            if line.recorded_at > self.now:
-                error = RuleViolation(
-                    "bad-record", f"'recorded_at' {line.recorded_at.isoformat()} is in the future"
-                )
-                error = error.for_fact(subject=fact.subject, fact_type=fact.TYPE)
-                self.refusals.append((line.number, error))
-                return
-            if sub.last_at is not None and line.recorded_at < sub.last_at:
-                error = RuleViolation(
-                    "bad-record",
-                    f"'recorded_at' {line.recorded_at.isoformat()} is before the subject's "
-                    f"latest fact, recorded {sub.last_at.isoformat()}: a subject's facts are "
-                    "recorded in order",
-                )
-                error = error.for_fact(subject=fact.subject, fact_type=fact.TYPE)
-                self.refusals.append((line.number, error))
-                return
-            ctx = Context(self.registry, line.recorded_at, self._kind_of)
-        try:
-            if isinstance(fact, FactCorrected) and sub.first is not None:
-                history = self._history(fact.subject, sub)
-                decision = decide(history, fact, ctx)
-            else:
-                decision = decide_next(sub.first, sub.state, fact, ctx)
-        except RuleViolation as exc:
-            self.refusals.append((line.number, exc))
-            return
-        rec = Recorded(
-            originator_id=sub.oid,
-            originator_version=sub.length + 1,
-            timestamp=line.recorded_at or self.now,
-            recorded_by=line.recorded_by or self.who,
-            fact=decision.fact,
-        )
-        if sub.first is None:
-            sub.first = decision.fact
-            sub.state = PROCESSES[decision.fact.TYPE].start(decision.fact, self.registry)
-        elif isinstance(decision.fact, FactCorrected):
-            effective = effective_facts([*history, rec])
-            sub.state = PROCESSES[sub.first.TYPE].fold((e.fact for e in effective), self.registry)
-        else:
-            sub.state = PROCESSES[sub.first.TYPE].evolve(sub.state, decision.fact)
-        sub.length += 1
-        sub.last_at = rec.timestamp
-        sub.hashes.add(hash(decision.fact))
-        kept = self._histories.get(fact.subject)
-        if kept is not None:
-            kept.append(rec)
-        sub.spooled.append(self._spool.tell())
-        _write_spooled(self._spool, prepare(rec))
-        self.new += 1
-        self.warnings += [(line.number, w) for w in decision.warnings]
-
-    def _repeats(self, subject: str, sub: _Subject, fact: Fact) -> bool:
-        process = PROCESSES[fact.TYPE] if fact.INITIATES else None
-        if process is None and sub.first is not None:
-            process = PROCESSES[sub.first.TYPE]
-        if process is None:
-            return False
-        try:
-            canonical = process.canonical(fact, self.registry)
-        except RuleViolation:
-            return False
-        if hash(canonical) not in sub.hashes:
-            return False
-        return any(r.fact == canonical for r in self._history(subject, sub))
-
-    def spooled(self) -> Iterator[Prepared]:
-        """The checked facts to record, in file order."""
-        self._spool.seek(0)
-        while True:
-            item = _read_spooled(self._spool)
-            if item is None:
-                return
-            yield item
-
-
-def _write_spooled(spool: IO[bytes], item: Prepared) -> None:
-    oid, version, topic, state = item
-    data = marshal.dumps((oid.bytes, version, topic, state))
-    spool.write(len(data).to_bytes(4, "big"))
-    spool.write(data)
-
-
-def _read_spooled(spool: IO[bytes]) -> Any:
-    size = spool.read(4)
-    if not size:
-        return None
-    oid, version, topic, state = marshal.loads(spool.read(int.from_bytes(size, "big")))
-    return uuid.UUID(bytes=oid), version, topic, state

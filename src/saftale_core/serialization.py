@@ -45,6 +45,7 @@ __all__ = [
     "fact_to_dict",
     "prepare",
     "stored_state",
+    "with_chain",
 ]
 
 ENVELOPE_KEYS = frozenset({"v", "recorded_by", "recorded_at"})
@@ -272,17 +273,20 @@ class FactMapper(Mapper[UUID]):
         )
 
     def sealed(self, event: Recorded | Prepared, previous: str) -> tuple[StoredEvent, str]:
-        """The stored form of ``event`` as the link after ``previous``; and its own hash."""
+        """The stored form of ``event`` as the link after ``previous``; and its own hash.
+
+        The stored state is the canonical JSON of the fact (the bytes the hash covers)
+        with the chain link appended as its last key, so it is encoded once."""
         if isinstance(event, Recorded):
             event = prepare(event)
-        originator_id, version, topic, state = event
-        own = link(previous, topic, originator_id, version, canonical(state))
+        originator_id, version, topic, body = event
+        own = link(previous, topic, originator_id, version, body)
         return (
             StoredEvent(
                 originator_id=originator_id,
                 originator_version=version,
                 topic=topic,
-                state=self.transcoder.encode({**state, "chain": [previous, own]}),
+                state=with_chain(body, previous, own),
             ),
             own,
         )
@@ -309,13 +313,31 @@ class FactMapper(Mapper[UUID]):
         )
 
 
-Prepared = tuple[UUID, int, str, dict[str, Any]]
-"""A recorded fact ready to store: subject id, version, type name, state."""
+Prepared = tuple[UUID, int, str, bytes]
+"""A recorded fact ready to store: subject id, version, type name, and its stored state
+as canonical JSON (:func:`saftale_core.ledger.canonical`, without the chain link)."""
 
 
 def prepare(event: Recorded) -> Prepared:
     """``event`` as :data:`Prepared` (plain data: cheap to spool to disk and back)."""
-    return (event.originator_id, event.originator_version, event.fact.TYPE, stored_state(event))
+    return (
+        event.originator_id,
+        event.originator_version,
+        event.fact.TYPE,
+        canonical(stored_state(event)),
+    )
+
+
+def with_chain(body: bytes, previous: str, own: str) -> bytes:
+    """A canonical stored state (a JSON object) with ``"chain": [previous, own]`` added
+    as its last key.  ``previous`` and ``own`` are hex digests: nothing to escape."""
+    if len(body) < 3 or body[:1] != b"{" or body[-1:] != b"}":
+        raise ValueError("a stored state is a non-empty JSON object")
+    return b'%s,"chain":["%s","%s"]}' % (
+        body[:-1],
+        previous.encode("ascii"),
+        own.encode("ascii"),
+    )
 
 
 def stored_state(event: Recorded) -> dict[str, Any]:

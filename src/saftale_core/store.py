@@ -254,6 +254,10 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
 _OPEN_LOCK = ".open-lock"
 """Beside an SQLite store: openers take turns on it (never the database file itself)."""
 
@@ -355,9 +359,20 @@ class Ledger:
                     (LEDGER_ID.hex,),
                 )
 
+                statement = recorder.insert_events_statement
+
                 def insert(events: list[StoredEvent]) -> int:
-                    ids = recorder._insert_events(cursor, events)
-                    return int(ids[-1]) if ids else 0
+                    # The recorder's own statement, one call per batch (its
+                    # ``_insert_events`` executes it row by row).
+                    cursor.executemany(
+                        statement,
+                        [
+                            (_hex(e.originator_id), e.originator_version, e.topic, e.state)
+                            for e in events
+                        ],
+                    )
+                    cursor.execute("SELECT last_insert_rowid()")
+                    return int(cursor.fetchone()[0])
 
             else:
                 from psycopg.sql import SQL
