@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -298,9 +297,7 @@ def test_subjects_dropped_from_memory_are_checked_the_same(
     assert small_result[2] == (len(moving) + 1, len(moving) + 3)
     assert small_result[3] == len(moving) + 1
     for i in range(6):
-        assert [h.fact for h in small.history(f"s{i}")] == [
-            h.fact for h in large.history(f"s{i}")
-        ]
+        assert [h.fact for h in small.history(f"s{i}")] == [h.fact for h in large.history(f"s{i}")]
     assert small.history("s1")[-2].in_force is False
     again, _ = run(1, good)
     assert again[0] == [] and again[3] == len(moving) + 1  # a new store: all recorded
@@ -308,3 +305,30 @@ def test_subjects_dropped_from_memory_are_checked_the_same(
     repeat = small.import_history(good)
     assert repeat.ok and repeat.recorded == 0
     assert repeat.already_recorded == tuple(range(1, len(good) + 1))
+
+
+def test_a_whole_number_beyond_64_bits_is_refused_not_rounded(app: Saftale) -> None:
+    """JSON parsers turn such a number into an approximate float: the line would keep a
+    different number than it says.  Digits inside text are no numbers."""
+    first = fact_to_dict(agreement_path("a")[0]) | {"title": "Plan 12345678901234567890123"}
+    measured = {
+        "type": "IndicatorMeasured",
+        "subject": "sundhedsaftale-2019",
+        "on": "2020-01-01",
+        "by": "SSG",
+        "indicator": "x",
+        "period": "2019",
+        "value": 99999999999999999999,
+    }
+    lines = [
+        json.dumps(first),
+        json.dumps(measured),
+        json.dumps(measured | {"value": -9223372036854775809}),
+    ]
+    result = app.import_history(lines, dry_run=True)
+    assert [(n, e.code) for n, e in result.refusals] == [(2, "bad-record"), (3, "bad-record")]
+    assert "99999999999999999999 is too large" in result.refusals[0][1].detail
+    assert "-9223372036854775809 is too large" in result.refusals[1][1].detail
+    assert result.checked == 3
+    assert app.import_history(lines[:1]).recorded == 1
+    assert app.history("a")[0].fact.title == "Plan 12345678901234567890123"

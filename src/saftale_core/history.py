@@ -10,6 +10,8 @@ records each fact once.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
@@ -112,6 +114,19 @@ def read_lines(
                 ),
             )
             continue
+        if _LONG_DIGITS.search(raw):
+            huge = _too_large(json.loads(raw))
+            if huge is not None:
+                yield Line(
+                    number,
+                    None,
+                    error=RuleViolation(
+                        "bad-record",
+                        f"the number {huge} is too large to keep exactly: whole numbers "
+                        f"must lie between {_SMALLEST} and {_LARGEST}",
+                    ),
+                )
+                continue
         if not isinstance(data, dict):
             yield Line(
                 number,
@@ -142,6 +157,26 @@ def read_lines(
             yield Line(number, fact_from_dict(data), recorded_by, recorded_at=recorded_at)
         except RuleViolation as exc:
             yield Line(number, None, error=exc)
+
+
+_LONG_DIGITS = re.compile(r"\d{19,}")
+"""19 digits or more in a row: perhaps a whole number beyond 64 bits, which the JSON
+parser would silently turn into an approximate float."""
+_SMALLEST, _LARGEST = -(2**63), 2**64 - 1
+
+
+def _too_large(value: object) -> int | None:
+    """A whole number in ``value`` (parsed exactly) that does not fit 64 bits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if not _SMALLEST <= value <= _LARGEST else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = _too_large(item)
+        if found is not None:
+            return found
+    return None
 
 
 def _moment(value: object) -> dt.datetime:
