@@ -232,11 +232,11 @@ def test_no_room_for_the_checked_facts_is_a_store_error(
     connect = sqlite3.connect
 
     def small_disk(path: str, **kwargs: Any) -> sqlite3.Connection:
-        db = connect(path, **kwargs)
+        db: sqlite3.Connection = connect(path, **kwargs)
         db.execute("PRAGMA max_page_count = 20")
         return db
 
-    monkeypatch.setattr(_importer.sqlite3, "connect", small_disk)
+    monkeypatch.setattr(sqlite3, "connect", small_disk)
     monkeypatch.setattr(_importer, "_FLUSH", 10)
     history = [f for i in range(40) for f in agreement_path(f"a{i}")]
     with pytest.raises(StoreError, match="database or disk is full; nothing was recorded"):
@@ -331,4 +331,4 @@ def test_a_whole_number_beyond_64_bits_is_refused_not_rounded(app: Saftale) -> N
     assert "-9223372036854775809 is too large" in result.refusals[1][1].detail
     assert result.checked == 3
     assert app.import_history(lines[:1]).recorded == 1
-    assert app.history("a")[0].fact.title == "Plan 12345678901234567890123"
+    assert getattr(app.history("a")[0].fact, "title", None) == "Plan 12345678901234567890123"
