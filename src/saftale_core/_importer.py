@@ -62,8 +62,10 @@ class _Subject:
     state: Any
     """Its state with corrections applied."""
     length: int
-    hashes: set[int]
-    """``hash()`` of each of its facts: a repeat is confirmed against the facts."""
+    steps: set[tuple[str, dt.date, dt.date]]
+    """The type and dates of each of its facts: a line whose type and dates are not
+    among them repeats none of them (ids may be written differently, dates may not); the
+    others are confirmed against the facts."""
     last_at: dt.datetime | None = None
     """When its latest fact was recorded: a line may not claim an earlier time."""
 
@@ -146,6 +148,11 @@ class _Spool:
             os.unlink(self.path)
 
 
+def _step(fact: Fact) -> tuple[str, dt.date, dt.date]:
+    """What a repeat of ``fact`` must have in common with it, however written."""
+    return fact.TYPE, fact.on.start, fact.on.end
+
+
 def _failed(exc: sqlite3.Error) -> OSError:
     """The spool failed (e.g. no room left in the temporary folder): an ``OSError``, which
     the import reports as such, with nothing recorded."""
@@ -196,13 +203,13 @@ class Import:
         else:
             process = process_of(history)
             state = process.fold((e.fact for e in effective_facts(history)), self.registry)
-            hashes = {hash(r.fact) for r in history}
+            steps = {_step(r.fact) for r in history}
             sub = _Subject(
                 history[0].originator_id,
                 history[0].fact,
                 state,
                 len(history),
-                hashes,
+                steps,
                 history[-1].timestamp,
             )
         self._subjects[subject] = sub
@@ -284,7 +291,7 @@ class Import:
             sub.state = PROCESSES[sub.first.TYPE].evolve(sub.state, decision.fact)
         sub.length += 1
         sub.last_at = rec.timestamp
-        sub.hashes.add(hash(decision.fact))
+        sub.steps.add(_step(decision.fact))
         kept = self._histories.get(fact.subject)
         if kept is not None:
             kept.append(rec)
@@ -305,6 +312,8 @@ class Import:
         return None
 
     def _repeats(self, subject: str, sub: _Subject, fact: Fact) -> bool:
+        if _step(fact) not in sub.steps:
+            return False
         process = PROCESSES[fact.TYPE] if fact.INITIATES else None
         if process is None and sub.first is not None:
             process = PROCESSES[sub.first.TYPE]
@@ -313,8 +322,6 @@ class Import:
         try:
             canonical = process.canonical(fact, self.registry)
         except RuleViolation:
-            return False
-        if hash(canonical) not in sub.hashes:
             return False
         return any(r.fact == canonical for r in self._history(subject))
 
