@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Mapping
 from typing import Any, cast
 from uuid import UUID
@@ -366,13 +367,13 @@ def decode_stored(
             f"the store holds a fact of unknown type {topic!r}: "
             "is this saftale version older than the one that wrote it?"
         )
-    where = f"stored fact {originator_version} of {originator_id} ({topic})"
     state = transcoder.decode(state_bytes)
     state.pop("chain", None)
     version = state.pop("v", 1)
     if not isinstance(version, int) or version > cls.VERSION:
         raise _bad(
-            f"{where} has schema version {version!r}, newer than this saftale's "
+            f"{_where(topic, originator_id, originator_version)} has schema version "
+            f"{version!r}, newer than this saftale's "
             f"{cls.VERSION}: upgrade saftale to read it"
         )
     try:
@@ -380,8 +381,9 @@ def decode_stored(
             state = cls.UPCASTERS[version](state)
             version += 1
         recorded_by = state.pop("recorded_by")
-        recorded_at = dt.datetime.fromisoformat(state.pop("recorded_at"))
+        recorded_at = _moment(state.pop("recorded_at"))
     except (KeyError, TypeError, ValueError) as exc:
+        where = _where(topic, originator_id, originator_version)
         raise _bad(f"{where} cannot be read: {type(exc).__name__}: {exc}") from None
     try:
         fact = converter.structure(state, cls)
@@ -392,9 +394,11 @@ def decode_stored(
         try:
             fact = _structure(cls, state)
         except RuleViolation as violation:
+            where = _where(topic, originator_id, originator_version)
             raise _bad(f"{where} cannot be read: {violation.detail}") from None
+        where = _where(topic, originator_id, originator_version)
         raise _bad(f"{where} cannot be read: {type(exc).__name__}: {exc}") from None
-    oid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+    oid = originator_id if isinstance(originator_id, UUID) else _uuid(originator_id)
     return Recorded(
         originator_id=oid,
         originator_version=originator_version,
@@ -402,6 +406,22 @@ def decode_stored(
         recorded_by=recorded_by,
         fact=fact,
     )
+
+
+def _where(topic: str, originator_id: UUID | str, originator_version: int) -> str:
+    return f"stored fact {originator_version} of {originator_id} ({topic})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _uuid(text: str) -> UUID:
+    """Subject ids as stored (text), made once per subject among the latest read."""
+    return UUID(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _moment(text: str) -> dt.datetime:
+    """Recording times as stored: the facts of one write share theirs."""
+    return dt.datetime.fromisoformat(text)
 
 
 def _unchecked(cls: type[Fact], state: Mapping[str, Any]) -> Fact:
