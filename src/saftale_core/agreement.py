@@ -325,10 +325,12 @@ def _assigner(state: AgreementState, registry: Registry) -> list[str]:
 def _clusters_ready(state: AgreementState, registry: Registry) -> list[str]:
     if state.general_practice_tasks and state.practice_tasks_agreed_on is None:
         return []
+    started = {i.cluster for i in state.implementations}
+    approved = {d.council for d in state.councils if d.approved}
     return [
         c
         for c in registry.clusters
-        if state.implementation(c) is None and not approval.approval_gaps(state, c, registry)
+        if c not in started and approved.issuperset(registry.councils_for(c))
     ]
 
 

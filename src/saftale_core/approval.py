@@ -275,11 +275,8 @@ def guard_council(state: Approvable, fact: Fact, ctx: Context) -> Warnings:
 
 def approval_gaps(state: Approvable, cluster: str, registry: Registry) -> list[str]:
     """The councils whose approval ``cluster`` still lacks before it may implement."""
-    return [
-        c
-        for c in registry.councils_for(cluster)
-        if not ((d := council_decision(state, c)) is not None and d.approved)
-    ]
+    approved = {d.council for d in state.councils if d.approved}
+    return [c for c in registry.councils_for(cluster) if c not in approved]
 
 
 def check_implementation_start(state: Approvable, cluster: str, registry: Registry) -> None:
@@ -351,7 +348,8 @@ def commenters(state: Approvable, registry: Registry) -> list[str]:
 
 
 def undecided_councils(state: Approvable, registry: Registry) -> list[str]:
-    return [c for c in registry.councils if council_decision(state, c) is None]
+    decided = {d.council for d in state.councils}
+    return [c for c in registry.councils if c not in decided]
 
 
 def clusters_implementing(state: Approvable, registry: Registry) -> list[str]:

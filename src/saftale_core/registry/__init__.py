@@ -240,6 +240,7 @@ class Registry:
                 f"[roles]: regional_council = {regional!r} is not the regional council"
             )
         self._councils = (regional, *(m.council for m in self._municipalities.values()))
+        self._councils_for: dict[str, tuple[str, ...]] = {}
 
     def _add_body(self, body: Body) -> None:
         if body.id in self._bodies:
@@ -456,8 +457,16 @@ class Registry:
 
     def councils_for(self, cluster: str) -> tuple[str, ...]:
         """The councils whose approval a cluster needs before implementing."""
-        c = self.cluster(cluster)
-        return (self._roles[Role.REGIONAL_COUNCIL], *(COUNCIL_PREFIX + m for m in c.municipalities))
+        found = self._councils_for.get(cluster)
+        if found is None:
+            c = self.cluster(cluster)
+            found = (
+                self._roles[Role.REGIONAL_COUNCIL],
+                *(COUNCIL_PREFIX + m for m in c.municipalities),
+            )
+            if len(self._councils_for) < 10_000:  # keyed by what callers pass: bounded
+                self._councils_for[cluster] = found
+        return found
 
     @property
     def focus_areas(self) -> Mapping[str, FocusArea]:
