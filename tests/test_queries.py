@@ -163,3 +163,16 @@ def test_an_implementation_dated_before_its_own_councils_approved_is_refused(
         app.record(ImplementationStarted(subject="b", on=sku.isoformat(), by="klynge:aarhus"))
     assert info.value.code == "date-before-previous"
     assert "byraad:" in info.value.detail or "regionsraad" in info.value.detail
+
+
+def test_read_can_keep_only_some_subjects_without_decoding_the_others(app: Saftale) -> None:
+    from saftale_core import subject_id
+
+    facts = [f for pair in zip(agreement_path("a"), agreement_path("b"), strict=True) for f in pair]
+    record_all(app, facts)
+    every = app.read(after=0, limit=1000)
+    wanted = subject_id("a")
+    only_a = app.read(after=0, limit=1000, only=lambda oid: oid == wanted)
+    assert only_a == [(p, r) for p, r in every if r.fact.subject == "a"]
+    assert len(only_a) == len(agreement_path("a"))
+    assert app.read(after=0, limit=1000, only=lambda oid: False) == []

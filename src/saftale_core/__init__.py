@@ -68,6 +68,7 @@ from saftale_core.facts import (
     SubmittedForApproval,
     TaskOfferedToClusters,
     WorkingGroupEstablished,
+    subject_id,
 )
 from saftale_core.generation import GENERATION, FollowUp, GenerationState, Obligation
 from saftale_core.process import NextStep
@@ -151,4 +152,5 @@ __all__ = [
     "WorkingGroupEstablished",
     "fact_from_dict",
     "fact_to_dict",
+    "subject_id",
 ]

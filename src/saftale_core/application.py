@@ -417,16 +417,28 @@ class Saftale:
         # A write's facts are stored together, just before its seal.
         return last - 1 if row and row[0].topic == SEAL_TOPIC else last
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Recorded]]:
-        """Up to ``limit`` recorded facts after position ``after``, with their positions."""
+    def read(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        *,
+        only: Callable[[uuid.UUID], bool] | None = None,
+    ) -> list[tuple[int, Recorded]]:
+        """The recorded facts among the ``limit`` stored rows after position ``after``,
+        with their positions.
+
+        ``only``: keep the facts of the subjects whose id (:func:`subject_id`) it
+        accepts; the others are not even decoded (to share the facts out among
+        workers, e.g. by ``subject_id.int % workers``)."""
         try:
             notes = self._app.recorder.select_notifications(
                 start=after, limit=limit, inclusive_of_start=False
             )
+            decode = self._app.mapper.to_domain_event
             return [
-                (n.id, cast(Recorded, self._app.mapper.to_domain_event(n)))
+                (n.id, cast(Recorded, decode(n)))
                 for n in notes
-                if n.topic != SEAL_TOPIC
+                if n.topic != SEAL_TOPIC and (only is None or only(_as_uuid(n.originator_id)))
             ]
         except PersistenceError as exc:
             raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
@@ -687,6 +699,10 @@ class Saftale:
             if len(notes) < batch:
                 return
             position = notes[-1].id + 1
+
+
+def _as_uuid(originator_id: uuid.UUID | str) -> uuid.UUID:
+    return originator_id if isinstance(originator_id, uuid.UUID) else uuid.UUID(originator_id)
 
 
 def _check_recorder(who: str) -> str:
