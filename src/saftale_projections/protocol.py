@@ -28,7 +28,8 @@ answer ``as_of`` queries.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -118,13 +119,17 @@ class Changes:
         self._index: dict[str, dict[str, dict[Any, set[tuple[Any, ...]]]]] = {}
 
     def put(self, table: Table, row: Row) -> None:
-        key = tuple(row[k] for k in table.key)
-        puts = self._puts.setdefault(table.name, {})
-        old = puts.get(key)
-        for column, by_value in self._index.get(table.name, {}).items():
-            if old is not None:
-                by_value.get(old.get(column), set()).discard(key)
-            by_value.setdefault(row.get(column), set()).add(key)
+        key = key_of(table)(row)
+        puts = self._puts.get(table.name)
+        if puts is None:
+            puts = self._puts[table.name] = {}
+        indexes = self._index.get(table.name)
+        if indexes:
+            old = puts.get(key)
+            for column, by_value in indexes.items():
+                if old is not None:
+                    by_value.get(old.get(column), set()).discard(key)
+                by_value.setdefault(row.get(column), set()).add(key)
         puts[key] = row
 
     def delete(self, table: Table, **where: Any) -> None:
@@ -171,6 +176,29 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self._puts) or bool(self._deletes)
+
+
+_KEYS: dict[int, tuple[Table, Callable[[Row], tuple[Any, ...]]]] = {}
+
+
+def key_of(table: Table) -> Callable[[Row], tuple[Any, ...]]:
+    """How to take a row's key (the values of the table's key columns, as a tuple)."""
+    found = _KEYS.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    getter: Callable[[Row], tuple[Any, ...]]
+    if len(table.key) > 1:
+        getter = operator.itemgetter(*table.key)
+    else:
+        columns = table.key
+
+        def getter(row: Row) -> tuple[Any, ...]:
+            return tuple([row[c] for c in columns])
+
+    if len(_KEYS) > 10_000:
+        _KEYS.clear()
+    _KEYS[id(table)] = (table, getter)
+    return getter
 
 
 class Projection(Protocol):

@@ -12,6 +12,10 @@ Projections at the same position move together: a batch is read and decoded once
 for all of them and, when the backend has ``write_many``, written for all of them in
 one transaction.  Store positions have gaps (the ledger's seals are no facts); a view's
 position is that of the last fact it applied.
+
+A batch is written by a writer thread while the next batch is read (and, in a rebuild,
+applied): a database working on a write lets the runner go on meanwhile.  Each write
+is still a compare-and-set on the position the batch was read after.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import attrs
 
 from saftale_core import Recorded, Saftale, SaftaleError
 from saftale_projections.protocol import Batch, Changes, Projection, StalePosition, ViewBackend
@@ -31,6 +38,15 @@ Progress = Callable[[str, int, int], None]
 
 class ViewsBehind(SaftaleError, TimeoutError):
     """The views did not reach a position in time."""
+
+
+@attrs.frozen
+class _Write:
+    """A batch being written by the runner's writer thread."""
+
+    future: Future[None]
+    group: tuple[Projection, ...]
+    batch: Batch
 
 
 class Runner:
@@ -68,7 +84,9 @@ class Runner:
         self.start()
         return self._catch_up(progress)
 
-    def _catch_up(self, progress: Progress | None) -> int:
+    def _catch_up(
+        self, progress: Progress | None, *, overlap: bool = False, until: int | None = None
+    ) -> int:
         """Bring every projection up to the store's current position.
 
         Projections that stand at the same position (the usual case) move together: each
@@ -77,35 +95,131 @@ class Runner:
         transaction when it offers ``write_many`` (else one :meth:`ViewBackend.write`
         per projection).  A :class:`StalePosition` (another runner got there first)
         makes the runner read the positions again and go on from where the views are.
+
+        With ``write_many``, a batch is written by a thread of its own while the next
+        batch is read (a backend waiting on its database lets the runner read
+        meanwhile) and, with ``overlap`` (a rebuild), also turned into row changes;
+        without it, every batch before the one being applied is committed, so a runner
+        stopped while applying loses only that batch.  Each write names the position
+        its batch was read after, so a write whose predecessor was refused is refused
+        too; the runner then drops what it read or computed on top of the refused
+        batch, reads the positions again and goes on from there.  At most one write is
+        under way, and every write is finished when this returns (or raises).
+
+        ``until``: apply the facts up to this position only (default: the store's
+        current position).
         """
         applied = 0
-        last = self.store.position()
+        last = self.store.position() if until is None else until
         positions = {p.name: self.backend.position(p.name) for p in self.projections}
         done: set[str] = set()
-        while not self._stopping.is_set():
-            behind = [
-                p for p in self.projections if positions[p.name] < last and p.name not in done
-            ]
-            if not behind:
-                break
-            after = min(positions[p.name] for p in behind)
-            group = [p for p in behind if positions[p.name] == after]
-            items = self._read(after, last)
-            if not items:
-                # only rows that are not facts (seals) lie between here and ``last``
-                done.update(p.name for p in group)
-                continue
-            batch = Batch(tuple(items))
-            written = self._apply(group, batch, after)
-            for p in group:
-                if p.name in written:
-                    applied += len(items)
-                    positions[p.name] = batch.last
-                    if progress is not None:
-                        progress(p.name, batch.last, last)
-                else:
-                    # Another runner applied this batch first: go on from where it is.
-                    positions[p.name] = self.backend.position(p.name)
+        write_many = getattr(self.backend, "write_many", None)
+        pending: _Write | None = None
+        writer: ThreadPoolExecutor | None = None
+        try:
+            while not self._stopping.is_set():
+                behind = [
+                    p for p in self.projections if positions[p.name] < last and p.name not in done
+                ]
+                if not behind:
+                    if pending is None:
+                        break
+                    settled, pending = pending, None
+                    applied += self._settle(settled, positions, progress, last)[0]
+                    continue  # when it was refused, the views may still be behind
+                after = min(positions[p.name] for p in behind)
+                group = [p for p in behind if positions[p.name] == after]
+                items = self._read(after, last)
+                if until is not None:
+                    items = [item for item in items if item[0] <= until]
+                if not items:
+                    # only rows that are not facts (seals) lie between here and ``last``
+                    done.update(p.name for p in group)
+                    continue
+                batch = Batch(tuple(items))
+                if pending is not None and not overlap:
+                    settled, pending = pending, None
+                    count, refused = self._settle(settled, positions, progress, last)
+                    applied += count
+                    if refused:
+                        continue  # ``batch`` may follow the refused one
+                work = self._changes(group, batch)
+                if pending is not None:
+                    settled, pending = pending, None
+                    count, refused = self._settle(settled, positions, progress, last)
+                    applied += count
+                    if refused:
+                        # ``work`` may follow the refused batch: go on from the views
+                        continue
+                if write_many is None:
+                    written = self._write_each(work, batch.last, after)
+                    applied += self._moved(group, written, batch, positions, progress, last)
+                    continue
+                if writer is None:
+                    writer = ThreadPoolExecutor(1, thread_name_prefix="saftale-views-writer")
+                future = writer.submit(write_many, work, batch.last, after=after)
+                pending = _Write(future, tuple(group), batch)
+                for p in group:
+                    positions[p.name] = batch.last  # if the write is refused: read again
+            if pending is not None:  # stopped
+                settled, pending = pending, None
+                applied += self._settle(settled, positions, progress, last)[0]
+        finally:
+            if writer is not None:
+                # a batch that failed to apply leaves the write before it to finish
+                writer.shutdown(wait=True)
+        return applied
+
+    def _changes(
+        self, group: Sequence[Projection], batch: Batch
+    ) -> list[tuple[Projection, Changes]]:
+        """Every projection of ``group``'s row changes for ``batch``."""
+        work = []
+        for projection in group:
+            changes = Changes()
+            projection.apply(batch, changes, self.store)
+            work.append((projection, changes))
+        return work
+
+    def _settle(
+        self,
+        write: _Write,
+        positions: dict[str, int],
+        progress: Progress | None,
+        last: int,
+    ) -> tuple[int, bool]:
+        """Wait for a write under way; the facts it applied (counted per projection) and
+        whether it was refused (the positions are then read again)."""
+        try:
+            write.future.result()
+        except StalePosition:
+            for p in write.group:
+                positions[p.name] = self.backend.position(p.name)
+            return 0, True
+        written = {p.name for p in write.group}
+        return self._moved(write.group, written, write.batch, positions, progress, last), False
+
+    def _moved(
+        self,
+        group: Sequence[Projection],
+        written: set[str],
+        batch: Batch,
+        positions: dict[str, int],
+        progress: Progress | None,
+        last: int,
+    ) -> int:
+        """Record that the projections ``written`` moved past ``batch`` (the others of
+        ``group`` were refused: their positions are read again); the facts applied."""
+        applied = 0
+        for p in group:
+            if p.name in written:
+                applied += len(batch.items)
+                positions[p.name] = batch.last
+                if progress is not None:
+                    progress(p.name, batch.last, last)
+            else:
+                # Another runner applied this batch first: go on from where it is.
+                positions[p.name] = self.backend.position(p.name)
         return applied
 
     def _read(self, after: int, last: int) -> list[tuple[int, Recorded]]:
@@ -119,36 +233,30 @@ class Runner:
                 return items
             limit *= 2
 
-    def _apply(self, group: Sequence[Projection], batch: Batch, after: int) -> set[str]:
-        """Apply a batch to a group of projections; the names of those written (the others
-        were refused with :class:`StalePosition`)."""
-        work = []
-        for projection in group:
-            changes = Changes()
-            projection.apply(batch, changes, self.store)
-            work.append((projection, changes))
-        write_many = getattr(self.backend, "write_many", None)
-        if write_many is not None:
-            try:
-                write_many(work, batch.last, after=after)
-            except StalePosition:
-                return set()
-            return {p.name for p in group}
+    def _write_each(
+        self, work: Sequence[tuple[Projection, Changes]], position: int, after: int
+    ) -> set[str]:
+        """Write each projection's changes on its own (a backend without ``write_many``);
+        the names of those written (the others were refused with :class:`StalePosition`)."""
         written = set()
         for projection, changes in work:
             try:
-                self.backend.write(projection, changes, batch.last, after=after)
+                self.backend.write(projection, changes, position, after=after)
             except StalePosition:
                 continue
             written.add(projection.name)
         return written
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Drop every view and build it again from the first fact."""
+        """Drop every view and build it again from the first fact.
+
+        A batch is written while the next one is read and applied, so a rebuild that is
+        stopped may have committed one batch less than :meth:`run_once` would have (the
+        views are consistent at every committed position either way)."""
         for projection in self.projections:
             self.backend.ensure(projection)
             self.backend.reset(projection)
-        return self._catch_up(progress)
+        return self._catch_up(progress, overlap=True)
 
     def run_forever(self, poll_interval: float = 0.5) -> None:
         """Keep applying new facts until :meth:`stop`."""

@@ -12,7 +12,10 @@ DESIGN.md show this is where the speed is.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import operator
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -88,7 +91,9 @@ class SQLAlchemyBackend:
             sa.Column("version", sa.Integer, nullable=False),
         )
         self._tables: dict[str, sa.Table] = {}
-        self._upserts: dict[Table, tuple[str, Callable[[Row], tuple[Any, ...]]]] = {}
+        self._local = threading.local()
+        """Per writing thread: the rows of the write under way, encoded for SQLite."""
+        self._upserts: dict[Table, tuple[str, Callable[[Row], tuple[Any, ...]], str]] = {}
         try:
             _retry_ddl(lambda: self.tracking.create(self.engine, checkfirst=True))
         except SQLAlchemyError as exc:
@@ -129,6 +134,14 @@ class SQLAlchemyBackend:
         except SQLAlchemyError as exc:
             raise StoreError(f"views at {self.display}: {_reason(exc)}") from None
         return row is not None and row[0] != projection.version
+
+    def indexes(self, projection: Projection) -> list[sa.Index]:
+        """The secondary indexes of the projection's tables (not their primary keys)."""
+        return [
+            i
+            for table in projection.tables
+            for i in sorted(self._table(table).indexes, key=lambda i: str(i.name))
+        ]
 
     def reset(self, projection: Projection) -> None:
         """Drop and create the projection's tables (a new version may change their columns)
@@ -185,7 +198,18 @@ class SQLAlchemyBackend:
     ) -> None:
         """:meth:`write` for several projections at once, in one transaction: all of them
         move to ``position`` with their changes, or (:class:`StalePosition` for any of
-        them) nothing is written."""
+        them) nothing is written.
+
+        On SQLite the rows are encoded before the transaction begins, so the database
+        is locked (for other writers) only while it stores them."""
+        encoded: dict[tuple[int, str], list[tuple[bool, Any]]] = {}
+        if self.engine.dialect.name == "sqlite":
+            for projection, changes in work:
+                for table in projection.tables:
+                    puts = changes.puts(table.name)
+                    if puts:
+                        encoded[(id(changes), table.name)] = self._sqlite_encode(table, puts)
+        self._local.encoded = encoded
         try:
             with self.engine.begin() as conn:
                 for projection, changes in work:
@@ -196,6 +220,23 @@ class SQLAlchemyBackend:
             raise StoreError(
                 f"could not write the views at {self.display}: {_reason(exc)}"
             ) from None
+        finally:
+            self._local.encoded = {}
+
+    def _sqlite_encode(self, table: Table, puts: Sequence[Row]) -> list[tuple[bool, Any]]:
+        """A table's puts as SQLite takes them: ``(True, JSON text of many rows)`` for the
+        bulk upsert, or ``(False, list of bound rows)`` for rows it cannot take as JSON."""
+        _, convert, _ = self._sqlite_upsert(table)
+        out: list[tuple[bool, Any]] = []
+        for i in range(0, len(puts), _BULK_ROWS):
+            chunk = puts[i : i + _BULK_ROWS]
+            payload = orjson.dumps([convert(r) for r in chunk])
+            if not _SQLITE_JSON or b"\\u0000" in payload:
+                # SQLite's JSON functions end a string at an escaped NUL: bind these
+                out.append((False, [_row_params(table, r) for r in chunk]))
+            else:
+                out.append((True, payload))
+        return out
 
     def _write_projection(
         self,
@@ -239,8 +280,13 @@ class SQLAlchemyBackend:
         if not puts:
             return
         if self.engine.dialect.name == "sqlite":
-            sql, convert = self._sqlite_upsert(table)
-            conn.exec_driver_sql(sql, [convert(r) for r in puts])
+            sql, _, bulk = self._sqlite_upsert(table)
+            encoded = getattr(self._local, "encoded", {}).get((id(changes), table.name))
+            for is_bulk, payload in encoded or self._sqlite_encode(table, puts):
+                if is_bulk:
+                    conn.exec_driver_sql(bulk, (payload,))
+                else:
+                    conn.exec_driver_sql(sql, payload)
             return
         rows = [complete_row(table, r) for r in puts]
         stmt = self._insert(t)
@@ -251,39 +297,60 @@ class SQLAlchemyBackend:
         )
         conn.execute(stmt, rows)
 
-    def _sqlite_upsert(self, table: Table) -> tuple[str, Callable[[Row], tuple[Any, ...]]]:
-        """The upsert of a table's rows on SQLite as the driver takes it, and how a row
-        becomes its parameters: what SQLAlchemy's ``Date`` and ``JSON`` types store
-        (ISO days, JSON text), made without a bind processor per value (the hot path of
-        a rebuild)."""
+    def _sqlite_upsert(self, table: Table) -> tuple[str, Callable[[Row], tuple[Any, ...]], str]:
+        """How a table's rows are upserted on SQLite: the statement for bound rows (see
+        :func:`_row_params`); how a row becomes a JSON array (dates as ISO days, the doc
+        as JSON text, as SQLAlchemy's ``Date`` and ``JSON`` types store them); and the
+        statement that upserts all of a batch's rows from one JSON array of such arrays.
+
+        The bulk statement is the hot path of a rebuild: SQLite unpacks the rows itself
+        (``json_each``) in one call, which also runs without Python's global lock, so a
+        runner can compute its next batch meanwhile.  It stores exactly what binding
+        each value stores for the values views hold (text, integers, booleans, days,
+        ``None``)."""
         found = self._upserts.get(table)
         if found is not None:
             return found
         columns = [c.name for c in table.all_columns]
-        dates = {c.name for c in table.all_columns if c.type == "date"}
         names = ", ".join(f'"{c}"' for c in [*columns, "doc"])
         marks = ", ".join("?" for _ in range(len(columns) + 1))
         keys = ", ".join(f'"{k}"' for k in table.key)
         sets = ", ".join(f'"{c}" = excluded."{c}"' for c in [*columns, "doc"] if c not in table.key)
-        sql = (
-            f'INSERT INTO "v_{table.name}" ({names}) VALUES ({marks}) '
-            f"ON CONFLICT ({keys}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+        conflict = f"ON CONFLICT ({keys}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+        sql = f'INSERT INTO "v_{table.name}" ({names}) VALUES ({marks}) {conflict}'
+        # json_extract (SQLite 3.9+), not ->> (3.38+): Pythons built with an older SQLite
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns) + 1))
+        bulk = (
+            f'INSERT INTO "v_{table.name}" ({names}) SELECT {picks} FROM json_each(?) '
+            f"WHERE true {conflict}"
         )
-        getters = [(c, c in dates) for c in columns]
+        dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
+
+        take: Callable[[Row], tuple[Any, ...]] = operator.itemgetter(*columns, "doc")
+        if len(columns) < 2:  # itemgetter of one name gives the value, not a tuple
+
+            def take_columns(row: Row) -> tuple[Any, ...]:
+                return tuple([row[c] for c in columns])
+
+        else:
+            take_columns = operator.itemgetter(*columns)  # type: ignore[assignment]
 
         def convert(row: Row) -> tuple[Any, ...]:
-            get = row.get
-            out: list[Any] = []
-            for name, is_date in getters:
-                value = get(name)
-                if is_date and value is not None:
-                    value = value.isoformat()
-                out.append(value)
-            out.append(orjson.dumps(get("doc", {}), option=orjson.OPT_NON_STR_KEYS).decode())
-            return tuple(out)
+            try:
+                out = take(row)  # the usual row: every column and a doc
+            except KeyError:
+                try:
+                    out = (*take_columns(row), row.get("doc", _NO_DOC))
+                except KeyError:
+                    get = row.get
+                    out = (*[get(name) for name in columns], row.get("doc", _NO_DOC))
+            doc = out[-1]
+            if doc is _NO_DOC or (type(doc) is dict and not doc):
+                return (*out[:-1], _EMPTY_DOC)
+            return (*out[:-1], dumps(doc, option=option).decode())
 
-        self._upserts[table] = (sql, convert)
-        return sql, convert
+        self._upserts[table] = (sql, convert, bulk)
+        return sql, convert, bulk
 
     # -- reading ----------------------------------------------------------------
 
@@ -333,6 +400,38 @@ class SQLAlchemyBackend:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_has_json() -> bool:
+    """Whether this Python's SQLite has its JSON functions (else rows are bound one by one)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as db:
+            row = db.execute("SELECT json_extract(value, '$[0]') FROM json_each('[[7]]')")
+            return bool(row.fetchone() == (7,))
+    except sqlite3.Error:  # pragma: no cover - an SQLite built without JSON
+        return False
+
+
+_SQLITE_JSON = _sqlite_has_json()
+_BULK_ROWS = 50_000
+"""Rows per bulk statement on SQLite (a bound on the size of one JSON text)."""
+_EMPTY_DOC = "{}"
+"""The stored doc of a row without one, or with an empty one."""
+_NO_DOC: Any = object()
+
+
+def _row_params(table: Table, row: Row) -> tuple[Any, ...]:
+    """A row as the parameters of the bound upsert: dates as ISO days, the doc as JSON."""
+    out: list[Any] = []
+    for column in table.all_columns:
+        value = row.get(column.name)
+        if column.type == "date" and value is not None:
+            value = value.isoformat()
+        out.append(value)
+    out.append(orjson.dumps(row.get("doc", {}), option=orjson.OPT_NON_STR_KEYS).decode())
+    return tuple(out)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

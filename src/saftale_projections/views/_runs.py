@@ -37,7 +37,7 @@ from typing import Any
 
 from saftale_core.facts import FactCorrected, Recorded
 from saftale_core.subjects import effective_facts, process_of
-from saftale_projections.protocol import Batch, Changes, Table
+from saftale_projections.protocol import Batch, Changes, Table, key_of
 
 __all__ = ["RowsOf", "Subject", "SubjectCache", "apply_subject_runs", "fold_memo"]
 
@@ -46,6 +46,8 @@ Ident = tuple[str, Any]
 Key = tuple[str, tuple[Any, ...]]
 """A stored row's key: (table name, values of the table's key columns)."""
 Row = dict[str, Any]
+KeyOf = Callable[[Row], tuple[Any, ...]]
+"""How to take the key of a row of one table (:func:`~saftale_projections.protocol.key_of`)."""
 
 RowsOf = Callable[[Any, Any, Any], Mapping[Ident, Row]]
 """``rows_of(process, state, registry)``: the rows a state gives, by identity (without
@@ -142,13 +144,15 @@ def _step(
     state: Any,
     end: dt.date,
     rows: Mapping[Ident, Row],
-    tables: Mapping[str, Table],
+    keys: Mapping[str, KeyOf],
     finalized: dict[Key, Row],
 ) -> None:
     """Add one fact in force (whose last possible day is ``end``) to the end of the
-    subject's timeline; ``rows``: what the state after it gives."""
-    day = end if entry.day is None or end > entry.day else entry.day
-    if entry.day is not None and day != entry.day:
+    subject's timeline; ``rows``: what the state after it gives; ``keys``: how to take
+    the key of a row of each table."""
+    last = entry.day
+    day = end if last is None or end > last else last
+    if last is not None and day != last:
         # the last entry is followed by another: the runs it closed are final
         for key, run in entry.written.items():
             if run["valid_to"] is not None:
@@ -159,19 +163,20 @@ def _step(
     base = entry.base
     opened: dict[Ident, tuple[Key, Row]] = {}
     written: dict[Key, Row] = {}
-    for ident, (key, run) in base.items():
+    for ident, kept in base.items():
         if ident in rows:
-            opened[ident] = (key, run)
-            written[key] = run
+            opened[ident] = kept
+            written[kept[0]] = kept[1]
         else:
-            written[key] = {**run, "valid_to": day}
-    for ident, row in rows.items():
-        if ident not in base:
-            run = {**row, "valid_from": day, "valid_to": None}
-            table = ident[0]
-            key = (table, tuple([run[k] for k in tables[table].key]))
-            opened[ident] = (key, run)
-            written[key] = run
+            written[kept[0]] = {**kept[1], "valid_to": day}
+    if len(opened) != len(rows):
+        for ident, row in rows.items():
+            if ident not in base:
+                run = {**row, "valid_from": day, "valid_to": None}
+                table = ident[0]
+                key = (table, keys[table](run))
+                opened[ident] = (key, run)
+                written[key] = run
     entry.open = opened
     entry.written = written
 
@@ -193,6 +198,7 @@ def apply_subject_runs(
     ``valid_from``/``valid_to``) instead of runs over its timeline.
     """
     by_name = {t.name: t for t in tables}
+    keys = {t.name: key_of(t) for t in tables}
     touched: dict[str, list[Recorded]] = {}
     for _, record in batch.items:
         touched.setdefault(record.fact.subject, []).append(record)
@@ -203,12 +209,12 @@ def apply_subject_runs(
         finalized: dict[Key, Row] = {}
         if entry is not None and entry.version == first - 1 and not corrects:
             before = entry.written
-            _fold(entry, subject, records, store, by_name, rows_of, finalized)
+            _fold(entry, subject, records, store, keys, rows_of, finalized)
         elif first == 1 and not corrects:
             # the subject begins in this batch: the view holds nothing of it yet
             before = {}
             entry = Subject(process_of(records))
-            _fold(entry, subject, records, store, by_name, rows_of, finalized)
+            _fold(entry, subject, records, store, keys, rows_of, finalized)
         else:
             before = {}
             for table in tables:
@@ -220,7 +226,7 @@ def apply_subject_runs(
             if not history:
                 continue
             entry = Subject(process_of(history))
-            _fold_all(entry, history, store, by_name, rows_of, finalized)
+            _fold_all(entry, history, store, keys, rows_of, finalized)
         entry.version = records[-1].originator_version
         if final_rows_of is not None:
             final = final_rows_of(subject, entry.state)
@@ -244,7 +250,7 @@ def _fold(
     subject: str,
     records: Iterable[Recorded],
     store: Any,
-    tables: Mapping[str, Table],
+    keys: Mapping[str, KeyOf],
     rows_of: RowsOf,
     finalized: dict[Key, Row],
 ) -> None:
@@ -263,14 +269,14 @@ def _fold(
             fold_memo.put(store, subject, version, (state, fact.on.end))
         else:
             state = memo[0]
-        _step(entry, state, fact.on.end, rows_of(process, state, registry), tables, finalized)
+        _step(entry, state, fact.on.end, rows_of(process, state, registry), keys, finalized)
 
 
 def _fold_all(
     entry: Subject,
     history: Sequence[Recorded],
     store: Any,
-    tables: Mapping[str, Table],
+    keys: Mapping[str, KeyOf],
     rows_of: RowsOf,
     finalized: dict[Key, Row],
 ) -> None:
@@ -282,4 +288,4 @@ def _fold_all(
             if entry.state is None
             else process.evolve(entry.state, fact)
         )
-        _step(entry, state, fact.on.end, rows_of(process, state, registry), tables, finalized)
+        _step(entry, state, fact.on.end, rows_of(process, state, registry), keys, finalized)

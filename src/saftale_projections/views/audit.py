@@ -45,12 +45,28 @@ AUDIT_PARTIES = Table(
 filtering the trail by party."""
 
 
+_PARTY_KEYS: dict[type, tuple[str, ...]] = {}
+
+
+def _party_keys(cls: type) -> tuple[str, ...]:
+    """The keys of :data:`ID_KEYS` (but focus areas) a fact of class ``cls`` may have: all
+    of them for a class whose instances may have attributes of their own, else those the
+    class has (``getattr`` finds no other)."""
+    found = _PARTY_KEYS.get(cls)
+    if found is None:
+        keys = [key for key, kind in ID_KEYS.items() if kind != "focus_areas"]
+        if not all("__slots__" in vars(k) for k in cls.__mro__[:-1]):
+            found = tuple(keys)
+        else:
+            found = tuple(key for key in keys if hasattr(cls, key))
+        _PARTY_KEYS[cls] = found
+    return found
+
+
 def parties_of(record: Recorded) -> list[str]:
     fact = record.fact
     out = [fact.by]
-    for key, kind in ID_KEYS.items():
-        if kind == "focus_areas":
-            continue
+    for key in _party_keys(type(fact)):
         value = getattr(fact, key, None)
         if isinstance(value, str):
             out.append(value)
@@ -62,6 +78,8 @@ def parties_of(record: Recorded) -> list[str]:
 class AuditTrail:
     """Every fact as an auditor reads it."""
 
+    per_subject = True
+    """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "audit"
     version = 1
     tables = (AUDIT, AUDIT_PARTIES)

@@ -80,6 +80,8 @@ def generation_rows(
 class Deadlines:
     """Every subject's deadlines over decision time."""
 
+    per_subject = True
+    """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "deadlines"
     version = 1
     tables = (DEADLINES,)

@@ -154,7 +154,41 @@ def _identity(row: dict[str, Any]) -> str:
     return repr(row)
 
 
-_WAITING: dict[int, tuple[Any, ...]] = {}
+_WAITING: dict[int, tuple[Any, dict[str, tuple[Any, ...]]]] = {}
+"""Per process (by id, the process kept alive with it): its steps that await someone,
+by the status they may follow."""
+_BODIES: dict[tuple[int, int], tuple[Any, Any, tuple[str, ...]]] = {}
+"""``who.bodies(registry)`` by the ids of both (kept alive with the answer): a registry
+does not change once made, so neither does the answer."""
+
+
+def _waiting_after(process: Any, status: str) -> tuple[Any, ...]:
+    """The steps of ``process`` that may follow ``status`` and await someone (the steps
+    that may come at any time await no one), in the process's order."""
+    kept = _WAITING.get(id(process))
+    if kept is None or kept[0] is not process:
+        kept = _WAITING[id(process)] = (process, {})
+    steps = kept[1].get(status)
+    if steps is None:
+        steps = kept[1][status] = tuple(
+            step
+            for step in process.steps.values()
+            if step.after is not ANY and status in step.after
+        )
+    return steps
+
+
+def _bodies(who: Any, registry: Any) -> tuple[str, ...]:
+    kept = _BODIES.get((id(who), id(registry)))
+    if kept is None or kept[0] is not who or kept[1] is not registry:
+        if len(_BODIES) > 1000:
+            _BODIES.clear()
+        kept = _BODIES[(id(who), id(registry))] = (who, registry, tuple(who.bodies(registry)))
+    return kept[2]
+
+
+_NOT_YET: Any = object()
+_AWAITING = AWAITING.name
 
 
 def _awaited(process: Any, state: Any, registry: Any) -> list[tuple[str, tuple[str, ...]]]:
@@ -162,20 +196,15 @@ def _awaited(process: Any, state: Any, registry: Any) -> list[tuple[str, tuple[s
     (they await no one), as ``(fact type, who)``."""
     if state.closed:
         return []
-    steps = _WAITING.get(id(process))
-    if steps is None:
-        steps = _WAITING[id(process)] = (
-            process,
-            tuple(step for step in process.steps.values() if step.after is not ANY),
-        )
     out = []
-    status = state.status
-    for step in steps[1]:
-        if status not in step.after:
-            continue
-        if step.delivery is not None and process.delivery_of(state) != step.delivery:
-            continue
-        who = step.candidates(state, registry) if step.candidates else step.who.bodies(registry)
+    delivery = _NOT_YET
+    for step in _waiting_after(process, state.status):
+        if step.delivery is not None:
+            if delivery is _NOT_YET:
+                delivery = process.delivery_of(state)
+            if delivery != step.delivery:
+                continue
+        who = step.candidates(state, registry) if step.candidates else _bodies(step.who, registry)
         if who:
             out.append((step.fact.TYPE, tuple(who)))
     return out
@@ -202,7 +231,7 @@ def subject_rows(process: Any, state: Any, registry: Any) -> dict[tuple[str, Any
     ident: tuple[str, Any]
     for fact_type, who in _awaited(process, state, registry):
         for body in who:
-            ident = (AWAITING.name, (body, fact_type))
+            ident = (_AWAITING, (body, fact_type))
             if ident not in out:
                 out[ident] = {"body": body, "subject": subject, "fact_type": fact_type, "doc": {}}
     for cluster, role in _cluster_roles(state):
@@ -239,6 +268,8 @@ class SubjectTimeline:
     what the histories of the subjects it touches cost.
     """
 
+    per_subject = True
+    """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "subjects"
     version = 2
     tables = (SUBJECT_STATE, AWAITING, CLUSTER_SUBJECTS, FOCUS_SUBJECTS, FOCUS_INDICATORS)
