@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/rebuild_views.py [--facts 100000] [--batch 5000]
                                             [--interleave 100] [--cache DIR]
+                                            [--processes 2]
 
 Makes (once per size, kept in ``--cache``, default ``$TMPDIR/saftale-bench``) an SQLite
 store of about N facts: whole cooperation agreements, ``--interleave`` of them under
@@ -11,14 +12,18 @@ in a fresh process of its own:
 
 * the baseline: reading and decoding every fact with the store alone
   (``Saftale.read``: eventsourcing's SQLite recorder and our mapper), batch by batch,
-* rebuilding every shipped view (``ALL_VIEWS``) into a new SQLite views file,
+* rebuilding every shipped view (``ALL_VIEWS``) into a new SQLite views file, with the
+  subjects shared out over ``--processes`` processes
+  (:func:`saftale_projections.parallel.rebuild_in_processes`; ``--processes 1``:
+  ``Runner.rebuild`` in one process),
 
 and prints facts per second for each, their ratio, and the peak memory of each phase:
 the peak resident set size of its process (``resource.getrusage(...).ru_maxrss``,
-everything the process holds: interpreter, libraries, SQLite's page cache), with the
-resident size sampled at each quarter of the rebuild to show whether it grows with the
-history.  The target of the projections issue is 1,000,000 facts at 60,000 facts/s or
-more, with peak memory under 300 MiB that does not grow with the history; run with
+everything the process holds: interpreter, libraries, SQLite's page cache; for a
+rebuild in several processes, the sum of every process's peak), with the resident size
+sampled at each quarter of the rebuild to show whether it grows with the history.
+The target of the projections issue is 1,000,000 facts at 60,000 facts/s or more, with
+peak memory under 300 MiB that does not grow with the history; run with
 ``--facts 1000000`` to check it.
 """
 
@@ -43,6 +48,7 @@ from tests.support import agreement_path  # noqa: E402
 from saftale_core import Saftale  # noqa: E402
 from saftale_core.facts import Fact, Recorded, subject_id  # noqa: E402
 from saftale_projections import ALL_VIEWS, Runner, SQLAlchemyBackend  # noqa: E402
+from saftale_projections.parallel import rebuild_in_processes  # noqa: E402
 
 MiB = 2**20
 TARGET = 60_000
@@ -138,7 +144,9 @@ def _baseline(store_url: str, batch: int) -> dict[str, Any]:
     return {"count": count, "seconds": seconds, "start_rss": start_rss, "peak": _peak()}
 
 
-def _rebuild(store_url: str, views_url: str, batch: int) -> dict[str, Any]:
+def _rebuild(store_url: str, views_url: str, batch: int, processes: int) -> dict[str, Any]:
+    if processes > 1:
+        return _rebuild_in_processes(store_url, views_url, batch, processes)
     store = Saftale.open(store_url, recorded_by="bench")
     backend = SQLAlchemyBackend(views_url)
     runner = Runner(store, backend, ALL_VIEWS(), batch_size=batch)
@@ -161,6 +169,7 @@ def _rebuild(store_url: str, views_url: str, batch: int) -> dict[str, Any]:
     return {
         "count": applied // len(runner.projections),
         "views": len(runner.projections),
+        "processes": 1,
         "seconds": seconds,
         "start_rss": start_rss,
         "peak": _peak(),
@@ -168,11 +177,48 @@ def _rebuild(store_url: str, views_url: str, batch: int) -> dict[str, Any]:
     }
 
 
+def _rebuild_in_processes(
+    store_url: str, views_url: str, batch: int, processes: int
+) -> dict[str, Any]:
+    """The rebuild with the subjects shared out over ``processes`` processes (this one
+    and spawned ones, see :mod:`saftale_projections.parallel`).  Memory is the sum over
+    the processes: each one's peak resident set size, and each quarter's samples."""
+    start_rss = _rss()
+    start = time.perf_counter()
+    applied, shares = rebuild_in_processes(
+        store_url, views_url, ALL_VIEWS, processes=processes, batch_size=batch
+    )
+    seconds = time.perf_counter() - start
+    peaks = [_peak(), *(s.peak for s in shares[1:])]
+    samples = [
+        (quarter[0][0], sum(rss for _, rss in quarter))
+        for quarter in zip(*(s.samples for s in shares), strict=False)
+    ]
+    return {
+        "count": applied,
+        "views": len(ALL_VIEWS()),
+        "processes": processes,
+        "seconds": seconds,
+        "start_rss": start_rss,
+        "peak": sum(peaks),
+        "peaks": peaks,
+        "samples": samples,
+    }
+
+
+def _run_phase(target: Any, args: tuple[Any, ...], answer: Any) -> None:
+    answer.put(target(*args))
+
+
 def _in_process(target: Any, *args: Any) -> dict[str, Any]:
-    """Run ``target(*args)`` in a fresh (spawned) process, for a clean peak memory."""
+    """Run ``target(*args)`` in a fresh (spawned) process, for a clean peak memory (not a
+    pool's worker: a pool's workers may not start processes of their own)."""
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        result: dict[str, Any] = pool.apply(target, args)
+    answer = ctx.Queue()
+    process = ctx.Process(target=_run_phase, args=(target, args, answer))
+    process.start()
+    result: dict[str, Any] = answer.get()
+    process.join()
     return result
 
 
@@ -190,6 +236,12 @@ def main() -> int:
     parser.add_argument("--facts", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--interleave", type=int, default=100)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="processes the rebuild shares the subjects over (1: Runner.rebuild alone)",
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "saftale-bench")
     args = parser.parse_args()
     store_url, count = store_for(args.cache, args.facts, args.interleave)
@@ -202,10 +254,21 @@ def main() -> int:
         "baseline: read + decode (store alone)", _in_process(_baseline, store_url, args.batch)
     )
     with tempfile.TemporaryDirectory() as tmp:
-        result = _in_process(_rebuild, store_url, f"sqlite:///{tmp}/views.db", args.batch)
-    rate = _line(f"rebuild {result['views']} views on SQLite", result)
+        result = _in_process(
+            _rebuild, store_url, f"sqlite:///{tmp}/views.db", args.batch, args.processes
+        )
+    where = "" if result["processes"] == 1 else f", {result['processes']} processes"
+    rate = _line(f"rebuild {result['views']} views on SQLite{where}", result)
+    if result["processes"] > 1:
+        print(
+            "peak RSS above is the sum over the processes: "
+            + " + ".join(f"{p / MiB:.1f}" for p in result["peaks"])
+            + " MiB"
+        )
     print(
-        "resident size during the rebuild: "
+        "resident size during the rebuild"
+        + ("" if result["processes"] == 1 else " (summed over the processes)")
+        + ": "
         + ", ".join(f"{q:.0%} {rss / MiB:.1f} MiB" for q, rss in result["samples"])
     )
     print(

@@ -903,7 +903,20 @@ def test_import_and_rebuild_give_the_same_views(kind: str, empty_url: str, tmp_p
     assert re.search(r"rebuilt \d+ views from \d+ positions", run.err), run
     with rows_of(views) as rows:
         assert rows.dump(tables) == before
+        rows.sql(f"delete from {rows.qualified('v_subject_state')}")
+    assert subjects() == []
+    # The subjects shared out over two processes give the same views.
+    run = ok(saftale("rebuild", "--processes", "2", db=empty_url, views=views, cwd=tmp_path))
+    assert re.search(r"rebuilt \d+ views from \d+ positions", run.err), run
+    with rows_of(views) as rows:
+        assert rows.dump(tables) == before
     assert subjects() == shown
+
+
+def test_rebuild_in_processes_needs_stores_other_processes_can_open(tmp_path: Path) -> None:
+    run = saftale("rebuild", "--processes", "2", db=":memory:", cwd=tmp_path)
+    assert run.code == 2, run
+    assert "--processes needs a store and views that other processes can open" in run.err, run
 
 
 def test_views_default_to_a_file_next_to_an_sqlite_store(tmp_path: Path) -> None:

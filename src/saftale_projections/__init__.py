@@ -7,6 +7,7 @@ writes.  This package imports saftale_core; saftale_core never imports it.
 """
 
 from saftale_projections.backends import MemoryBackend, SQLAlchemyBackend, open_backend
+from saftale_projections.parallel import rebuild_in_processes
 from saftale_projections.protocol import (
     Batch,
     Changes,
@@ -40,4 +41,5 @@ __all__ = [
     "Views",
     "ViewsBehind",
     "open_backend",
+    "rebuild_in_processes",
 ]
