@@ -36,7 +36,6 @@ from saftale_core.registry import Registry
 from saftale_core.serialization import fact_to_dict
 from saftale_core.store import DEFAULT_URL, default_url
 from saftale_projections.backends import MemoryBackend, open_backend
-from saftale_projections.parallel import rebuild_in_processes
 from saftale_projections.protocol import ViewBackend
 from saftale_projections.queries import (
     AuditEntry,
@@ -644,6 +643,8 @@ def rebuild(settings: Settings, processes: int) -> None:
         if processes > 1:
             if app.store.kind == "memory" or views_url.strip() in (":memory:", "memory://"):
                 raise Usage("--processes needs a store and views that other processes can open")
+            from saftale_projections.parallel import rebuild_in_processes
+
             try:
                 applied, _ = rebuild_in_processes(
                     settings.db or default_url(),

@@ -1,9 +1,27 @@
-"""View backends: in memory, and SQLAlchemy (SQLite, PostgreSQL)."""
+"""View backends: in memory, and SQLAlchemy (SQLite, PostgreSQL).
+
+:class:`SQLAlchemyBackend` is imported when first used: a program (or a ``saftale``
+command) that keeps its views in memory does not pay for importing SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from saftale_projections.backends.memory import MemoryBackend
-from saftale_projections.backends.sqlalchemy import SQLAlchemyBackend
+
+if TYPE_CHECKING:
+    from saftale_projections.backends.sqlalchemy import SQLAlchemyBackend
 
 __all__ = ["MemoryBackend", "SQLAlchemyBackend", "open_backend"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SQLAlchemyBackend":
+        from saftale_projections.backends.sqlalchemy import SQLAlchemyBackend
+
+        return SQLAlchemyBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_backend(url: str) -> MemoryBackend | SQLAlchemyBackend:
@@ -11,4 +29,6 @@ def open_backend(url: str) -> MemoryBackend | SQLAlchemyBackend:
     ``postgresql://...``)."""
     if url in (":memory:", "memory://"):
         return MemoryBackend()
+    from saftale_projections.backends.sqlalchemy import SQLAlchemyBackend
+
     return SQLAlchemyBackend(url)
