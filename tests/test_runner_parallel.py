@@ -6,8 +6,6 @@ so the next runner start resets and builds them again."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,6 @@ from saftale_projections import (
     SubjectTimeline,
 )
 from saftale_projections.parallel import REBUILDING, rebuild_in_processes, share_of
-from tests import pg
 from tests.test_runner import (
     PROJECTIONS,
     Env,
@@ -36,16 +33,10 @@ from tests.test_runner import (
     probe_days,
     record_in_chunks,
 )
+from tests.test_runner import shared_env as _shared_env
 
-
-@pytest.fixture(params=("sqlite", "postgres"))
-def shared_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
-    """A store and views in databases that several processes can open."""
-    if request.param == "postgres":
-        pg.require()
-    made = Env(request.param, tmp_path)
-    yield made
-    made.close()
+shared_env = _shared_env
+"""The fixture of tests/test_runner.py: a store and views other processes can open."""
 
 
 def _tracking(views: SQLAlchemyBackend) -> dict[str, tuple[int, int]]:
