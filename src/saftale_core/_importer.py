@@ -5,7 +5,8 @@ checks it against the store and the lines before it.  What it keeps in memory is
 bounded, however long the file:
 
 * the subjects it is working on, least recently used dropped beyond
-  :data:`SUBJECTS_KEPT` (each with its folded state and fingerprints of its facts); a
+  :data:`SUBJECTS_KEPT` (each with its folded state and the type and dates of its
+  facts, to rule out repeats); a
   dropped subject is loaded again when a later line needs it, from the store and the
   spool;
 * the whole histories of the latest few subjects (:data:`HISTORIES_KEPT`), for
@@ -25,7 +26,7 @@ import sqlite3
 import tempfile
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
@@ -328,6 +329,3 @@ class Import:
     def spooled(self) -> Iterator[Prepared]:
         """The checked facts to record, in file order."""
         return iter(self._spool)
-
-
-Progress = Callable[[str, int], None]

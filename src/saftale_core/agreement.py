@@ -151,10 +151,7 @@ def evolve(state: AgreementState, fact: Fact) -> AgreementState:
     step = AGREEMENT.steps.get(fact.TYPE)
     if step is None:
         return state
-    changes: dict[str, Any] = {"last_on": approval.latest(state.last_on, fact.on)}
-    if step.to is not None:
-        changes["status"] = step.to
-        changes["status_on"] = fact.on
+    changes = approval.step_changes(state, fact, step.to)
     match fact:
         case f.KommissoriumApproved():
             changes.update(

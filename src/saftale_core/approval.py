@@ -83,6 +83,8 @@ class Approvable(Protocol):
     @property
     def status_on(self) -> Period: ...
     @property
+    def last_on(self) -> Period: ...
+    @property
     def councils(self) -> tuple[CouncilDecision, ...]: ...
     @property
     def implementations(self) -> tuple[Implementation, ...]: ...
@@ -165,6 +167,16 @@ def implementing_clusters(state: Approvable) -> tuple[str, ...]:
         for i in state.implementations
         if i.started_on is not None and i.implemented_on is None
     )
+
+
+def step_changes(state: Approvable, fact: Fact, to: str | None) -> dict[str, Any]:
+    """What every step of an agreement or a task changes: the latest date among the facts
+    in force, and, for a step that leads somewhere, the status and its date."""
+    changes: dict[str, Any] = {"last_on": latest(state.last_on, fact.on)}
+    if to is not None:
+        changes["status"] = to
+        changes["status_on"] = fact.on
+    return changes
 
 
 def latest(a: Period, b: Period) -> Period:

@@ -18,7 +18,6 @@ clusters implement (gated like cooperation agreements), and it is evaluated.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import attrs
 
@@ -181,10 +180,7 @@ def evolve(state: TaskState, fact: Fact) -> TaskState:
     step = TASK.steps.get(fact.TYPE)
     if step is None:
         return state
-    changes: dict[str, Any] = {"last_on": approval.latest(state.last_on, fact.on)}
-    if step.to is not None:
-        changes["status"] = step.to
-        changes["status_on"] = fact.on
+    changes = approval.step_changes(state, fact, step.to)
     match fact:
         case f.AssignmentBriefSet():
             changes.update(brief_on=fact.on, brief_topic=fact.topic, brief_timeframe=fact.timeframe)
