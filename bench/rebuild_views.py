@@ -17,6 +17,12 @@ in a fresh process of its own:
   (:func:`saftale_projections.parallel.rebuild_in_processes`; ``--processes 1``:
   ``Runner.rebuild`` in one process),
 
+* the write floor: inserting the rows the rebuild left in its views file, already
+  built, with Python's ``sqlite3`` alone into a new file of the same schema, indexes and
+  settings (WAL, ``synchronous=NORMAL``), a transaction per batch's share of them.  Only
+  the inserts are timed.  The rebuild also rewrites rows it later closes, so this is a
+  lower bound on what writing the views costs, whatever the Python work before it;
+
 and prints facts per second for each, their ratio, and the peak memory of each phase:
 the peak resident set size of its process (``resource.getrusage(...).ru_maxrss``,
 everything the process holds: interpreter, libraries, SQLite's page cache; for a
@@ -34,6 +40,7 @@ import datetime as dt
 import multiprocessing
 import os
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
@@ -206,6 +213,45 @@ def _rebuild_in_processes(
     }
 
 
+def _write_floor(views: str, target: str, facts: int, batch: int) -> dict[str, Any]:
+    """Insert the rows of the views file ``views`` into a new file ``target`` of the same
+    schema with ``sqlite3`` alone, timing only the inserts and commits."""
+    source = sqlite3.connect(f"file:{views}?mode=ro", uri=True)
+    schema = source.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+        "AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index'"
+    ).fetchall()
+    tables = [name for kind, name, _ in schema if kind == "table"]
+    total = sum(source.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
+    out = sqlite3.connect(target, isolation_level=None)
+    out.execute("PRAGMA journal_mode=WAL")
+    out.execute("PRAGMA synchronous=NORMAL")
+    for _, _, sql in schema:
+        out.execute(sql)
+    per_commit = max(1, total * batch // max(facts, 1))  # a batch of facts' share of rows
+    start_rss = _rss()
+    seconds = 0.0
+    for table in tables:
+        cursor = source.execute(f'SELECT * FROM "{table}"')
+        marks = ", ".join("?" * len(cursor.description))
+        insert = f'INSERT INTO "{table}" VALUES ({marks})'
+        while rows := cursor.fetchmany(per_commit):
+            start = time.perf_counter()
+            out.execute("BEGIN")
+            out.executemany(insert, rows)
+            out.execute("COMMIT")
+            seconds += time.perf_counter() - start
+    out.close()
+    source.close()
+    return {
+        "count": facts,
+        "rows": total,
+        "seconds": seconds,
+        "start_rss": start_rss,
+        "peak": _peak(),
+    }
+
+
 def _run_phase(target: Any, args: tuple[Any, ...], answer: Any) -> None:
     answer.put(target(*args))
 
@@ -257,6 +303,9 @@ def main() -> int:
         result = _in_process(
             _rebuild, store_url, f"sqlite:///{tmp}/views.db", args.batch, args.processes
         )
+        floor = _in_process(
+            _write_floor, f"{tmp}/views.db", f"{tmp}/floor.db", result["count"], args.batch
+        )
     where = "" if result["processes"] == 1 else f", {result['processes']} processes"
     rate = _line(f"rebuild {result['views']} views on SQLite{where}", result)
     if result["processes"] > 1:
@@ -270,6 +319,12 @@ def main() -> int:
         + ("" if result["processes"] == 1 else " (summed over the processes)")
         + ": "
         + ", ".join(f"{q:.0%} {rss / MiB:.1f} MiB" for q, rss in result["samples"])
+    )
+    floor_rate = _line(f"write floor: {floor['rows']} rows, sqlite3 alone", floor)
+    both = 1 / (1 / base + 1 / floor_rate)
+    print(
+        f"reading and writing alone, one after the other, allow at most {both:,.0f} facts/s "
+        f"in one process; the views' rows are {floor['rows'] / result['count']:.1f} per fact"
     )
     print(
         f"ratio rebuild/baseline: {rate / base:.3f}  (target: {TARGET:,} facts/s; this run: "
