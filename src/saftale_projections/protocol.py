@@ -117,9 +117,19 @@ class Changes:
         self._puts: dict[str, dict[tuple[Any, ...], Row]] = {}
         self._deletes: dict[str, list[dict[str, Any]]] = {}
         self._index: dict[str, dict[str, dict[Any, set[tuple[Any, ...]]]]] = {}
+        self._keys: dict[str, Callable[[Row], tuple[Any, ...]]] = {}
+        self._tables: dict[str, Table] = {}
 
     def put(self, table: Table, row: Row) -> None:
-        key = key_of(table)(row)
+        getter = self._keys.get(table.name)
+        if getter is None or self._tables[table.name] is not table:
+            getter = self._keys[table.name] = key_of(table)
+            self._tables[table.name] = table
+        self._put(table, getter(row), row)
+
+    def _put(self, table: Table, key: tuple[Any, ...], row: Row) -> None:
+        """``put`` of a row whose key the caller has already taken with
+        :func:`key_of`."""
         puts = self._puts.get(table.name)
         if puts is None:
             puts = self._puts[table.name] = {}

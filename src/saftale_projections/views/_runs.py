@@ -237,7 +237,7 @@ def apply_subject_runs(
         after = {**finalized, **entry.written}
         for key, run in after.items():
             if before.get(key) != run:
-                changes.put(by_name[key[0]], run)
+                changes._put(by_name[key[0]], key[1], run)
         for key in before:
             if key not in after:
                 table = by_name[key[0]]

@@ -230,10 +230,18 @@ def subject_rows(process: Any, state: Any, registry: Any) -> dict[tuple[str, Any
     }
     ident: tuple[str, Any]
     for fact_type, who in _awaited(process, state, registry):
-        for body in who:
-            ident = (_AWAITING, (body, fact_type))
-            if ident not in out:
-                out[ident] = {"body": body, "subject": subject, "fact_type": fact_type, "doc": {}}
+        # a body named twice gives the same row twice: the second replaces it with its equal
+        out.update(
+            {
+                (_AWAITING, (body, fact_type)): {
+                    "body": body,
+                    "subject": subject,
+                    "fact_type": fact_type,
+                    "doc": {},
+                }
+                for body in who
+            }
+        )
     for cluster, role in _cluster_roles(state):
         out[(CLUSTER_SUBJECTS.name, (cluster, role))] = {
             "cluster": cluster,
