@@ -46,6 +46,7 @@ from saftale_projections import (
     StalePosition,
     SubjectTimeline,
     Table,
+    VersionChanged,
     ViewBackend,
     ViewsBehind,
 )
@@ -484,6 +485,29 @@ def test_a_new_version_rebuilds_its_view_on_start(env: Env) -> None:
     # and starting again with the new version keeps it
     assert Runner(store, env.views(), (AuditTrailV2(),)).run_once() == 0
     assert select_all(views, AUDIT) == after
+
+
+def test_a_started_runner_of_an_old_version_stops_rather_than_undo_a_new_one(env: Env) -> None:
+    """While old code still runs, a runner with a new version resets its view: the old
+    runner's next poll stops with VersionChanged, and the view keeps only new rows."""
+    store = env.store()
+    store.record_many(until(agreement_path("mixed"), "DraftCoordinated"))
+    old = Runner(store, env.views(), (AuditTrail(),), batch_size=4)
+    old.run_once()
+    newer = Runner(store, env.views(), (AuditTrailV2(),), batch_size=4)
+    assert newer.run_once() == len(store.records("mixed"))
+    store.record_many(agreement_path("mixed")[len(select_all(env.views(), AUDIT)) :][:2])
+    with pytest.raises(VersionChanged, match="another runner has reset it"):
+        old.run_once()
+    views = env.views()
+    assert {r["recorded_by"] for r in select_all(views, AUDIT)} == {"v2:test"}
+    newer.run_once()
+    rows = select_all(views, AUDIT)
+    assert len(rows) == len(store.records("mixed"))
+    assert {r["recorded_by"] for r in rows} == {"v2:test"}
+    # a runner started afresh with the old code rebuilds the view for it, as on any start
+    assert Runner(store, env.views(), (AuditTrail(),)).run_once() == len(rows)
+    assert {r["recorded_by"] for r in select_all(views, AUDIT)} == {"test"}
 
 
 # -- read-your-writes --------------------------------------------------------------------

@@ -22,6 +22,7 @@ from saftale_projections.protocol import (
     Projection,
     StalePosition,
     Table,
+    VersionChanged,
     ViewBackend,
 )
 from saftale_projections.queries import Views
@@ -47,6 +48,7 @@ __all__ = [
     "StalePosition",
     "SubjectTimeline",
     "Table",
+    "VersionChanged",
     "ViewBackend",
     "Views",
     "ViewsBehind",

@@ -10,7 +10,9 @@ A **backend** keeps tables and, in the same transaction as each batch of row
 changes, the position of the last fact applied (tracking).  The position is
 written with a compare-and-set: a write whose position is not beyond the
 stored one is refused (:class:`StalePosition`) and nothing of it is kept, so an
-event is never applied twice, even by two runners at once.
+event is never applied twice, even by two runners at once.  A write by a projection
+whose version is not the stored one is refused too (:class:`VersionChanged`): a runner
+still running old code cannot write into a view that new code has reset.
 
 A backend may also offer ``write_many(work, position, after=None)``, ``work`` being
 ``(projection, changes)`` pairs: :meth:`ViewBackend.write` for all of them in one
@@ -44,6 +46,7 @@ __all__ = [
     "Projection",
     "StalePosition",
     "Table",
+    "VersionChanged",
     "ViewBackend",
 ]
 
@@ -53,6 +56,23 @@ Row = dict[str, Any]
 
 class StalePosition(SaftaleError):
     """A batch was refused because the view had already moved past it (another runner)."""
+
+
+class VersionChanged(SaftaleError):
+    """A batch was refused because the view's stored version is not the projection's: a
+    runner with other code (another version of the projection) has reset the view since.
+    The runner stops; start it again with the code the view is now built by."""
+
+
+def version_changed(projection: Projection, stored: int | None) -> VersionChanged:
+    """The refusal of a write by ``projection`` into a view of version ``stored``
+    (``None``: another version than the projection's)."""
+    now = "another version" if stored is None else f"version {stored}"
+    return VersionChanged(
+        f"{projection.name}: the view is now at {now} and this runner's code at version "
+        f"{projection.version}: another runner has reset it since; nothing was written. "
+        "Stop this runner and start it again with the current code"
+    )
 
 
 @attrs.frozen
@@ -254,7 +274,9 @@ class ViewBackend(Protocol):
         """Apply the changes and move the position to ``position`` in one transaction;
         :class:`StalePosition` (and nothing written) if the stored position is not
         below ``position``, or, when ``after`` is given (the position the batch was read
-        after), if the stored position is not exactly ``after``."""
+        after), if the stored position is not exactly ``after``; :class:`VersionChanged`
+        (and nothing written) if the view has a stored version that is not
+        ``projection.version``."""
 
     def select(
         self,

@@ -6,7 +6,9 @@ lets the projection turn each batch into row changes, and writes the changes
 with the new position in one transaction.  A runner killed mid-batch loses
 only the uncommitted batch, which the next run applies again from the tracked
 position: no fact is applied twice or skipped.  When a projection's
-``version`` differs from the stored one, its view is rebuilt on start.
+``version`` differs from the stored one, its view is rebuilt on start; a runner
+already started that finds another version stored (a runner with newer code reset the
+view) stops with :class:`~saftale_projections.VersionChanged` instead of writing.
 
 Projections at the same position move together: a batch is read and decoded once
 for all of them and, when the backend has ``write_many``, written for all of them in
@@ -28,7 +30,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import attrs
 
 from saftale_core import Recorded, Saftale, SaftaleError
-from saftale_projections.protocol import Batch, Changes, Projection, StalePosition, ViewBackend
+from saftale_projections.protocol import (
+    Batch,
+    Changes,
+    Projection,
+    StalePosition,
+    ViewBackend,
+    version_changed,
+)
 
 __all__ = ["Progress", "Runner", "ViewsBehind"]
 
@@ -70,6 +79,7 @@ class Runner:
         self.projections = tuple(projections)
         self.batch_size = batch_size
         self._stopping = threading.Event()
+        self._started = False
 
     def start(self) -> None:
         """Create the views' tables; reset every view whose version changed (it is then
@@ -77,11 +87,23 @@ class Runner:
         for projection in self.projections:
             if self.backend.ensure(projection):
                 self.backend.reset(projection)
+        self._started = True
 
     def run_once(self, progress: Progress | None = None) -> int:
         """Apply every fact recorded so far; returns how many facts were applied (counted
-        once per projection)."""
-        self.start()
+        once per projection).
+
+        The first call starts the runner (:meth:`start`).  Once started, a runner does
+        not reset a view again: if a view's stored version has changed meanwhile
+        (another runner, with other code, has reset it), it raises
+        :class:`~saftale_projections.VersionChanged` and writes nothing, rather than
+        take the view back to its own version."""
+        if not self._started:
+            self.start()
+        else:
+            for projection in self.projections:
+                if self.backend.ensure(projection):
+                    raise version_changed(projection, None)
         return self._catch_up(progress)
 
     def _catch_up(
@@ -256,6 +278,7 @@ class Runner:
         for projection in self.projections:
             self.backend.ensure(projection)
             self.backend.reset(projection)
+        self._started = True
         return self._catch_up(progress, overlap=True)
 
     def run_forever(self, poll_interval: float = 0.5) -> None:

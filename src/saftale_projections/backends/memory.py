@@ -18,6 +18,7 @@ from saftale_projections.protocol import (
     Table,
     apply_plan,
     ordering,
+    version_changed,
 )
 
 __all__ = ["MemoryBackend"]
@@ -66,7 +67,9 @@ class MemoryBackend:
         """:meth:`write` for several projections at once: all or nothing."""
         with self._lock:
             for projection, changes in work:
-                stored = self._positions.get(projection.name, (0, projection.version))[0]
+                stored, version = self._positions.get(projection.name, (0, projection.version))
+                if version != projection.version:
+                    raise version_changed(projection, version)
                 if stored >= position or (after is not None and stored != after):
                     raise StalePosition(
                         f"{projection.name}: already at {stored}, refused a batch up to {position}"

@@ -37,6 +37,7 @@ from saftale_projections.protocol import (
     Table,
     complete_row,
     ordering,
+    version_changed,
 )
 
 __all__ = ["SQLAlchemyBackend"]
@@ -253,11 +254,19 @@ class SQLAlchemyBackend:
             index_elements=[self.tracking.c.projection],
             set_={"position": stmt.excluded.position, "version": stmt.excluded.version},
             where=sa.and_(
+                self.tracking.c.version == stmt.excluded.version,
                 self.tracking.c.position < stmt.excluded.position,
                 *([self.tracking.c.position == after] if after is not None else []),
             ),
         ).returning(self.tracking.c.position)
         if conn.execute(stmt).first() is None:
+            stored = conn.execute(
+                sa.select(self.tracking.c.position, self.tracking.c.version).where(
+                    self.tracking.c.projection == projection.name
+                )
+            ).first()
+            if stored is not None and stored.version != projection.version:
+                raise version_changed(projection, stored.version)
             raise StalePosition(f"{projection.name}: the view is already at or beyond {position}")
         for table in projection.tables:
             self._write_table(conn, table, changes)

@@ -39,6 +39,7 @@ from saftale_projections.protocol import (
     Row,
     StalePosition,
     Table,
+    VersionChanged,
     ViewBackend,
 )
 
@@ -263,6 +264,24 @@ class BackendSuite:
         views.write(newer, puts(wider, thing(1, colour="green")), 1)
         rows = select_all(views, wider)
         assert [(r["id"], r["colour"]) for r in rows] == [(1, "green")]
+
+    def test_a_write_of_another_version_is_refused_and_nothing_written(
+        self, views: ViewBackend
+    ) -> None:
+        """A runner still running old code may not write into a view a newer version reset."""
+        views.write(PROJECTION, puts(THINGS, thing(1)), 5)
+        newer = attrs.evolve(PROJECTION, version=PROJECTION.version + 1)
+        views.reset(newer)
+        for after in (0, None):
+            with pytest.raises(VersionChanged, match="version") as refused:
+                views.write(PROJECTION, puts(THINGS, thing(2, owner="old code")), 3, after=after)
+            assert isinstance(refused.value, SaftaleError)
+            assert not isinstance(refused.value, StalePosition)
+            assert views.position(PROJECTION.name) == 0
+            assert select_all(views, THINGS) == []
+            assert views.ensure(newer) is False
+        views.write(newer, puts(THINGS, thing(3)), 3, after=0)
+        assert ids(select_all(views, THINGS)) == [3]
 
     # -- refusing a stale position ------------------------------------------------------
 
