@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from saftale_projections.protocol import Row, Table, ViewBackend
+from saftale_projections.protocol import Row, Table, ViewBackend, ordering
 from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES
 from saftale_projections.views.deadlines import DEADLINES
 from saftale_projections.views.subjects import (
@@ -287,29 +287,42 @@ class Views:
                 after=after,
             )
             return Listing(tuple(_audit(r) for r in page.rows), page.next)
-        named = self.backend.select(
-            AUDIT_PARTIES,
-            where={"party": party, **({"subject": subject} if subject else {})},
-            since=since,
-            until=until,
-            date_column="on_start",
-            order_by=("on_start", "subject", "position"),
-            limit=limit,
-            after=after,
-        )
-        out = []
-        for r in named.rows:
-            found = self.backend.select(
-                AUDIT,
-                where={
-                    "subject": r["subject"],
-                    "position": r["position"],
-                    **({"by": body} if body else {}),
-                },
-                limit=1,
-            ).rows
-            out += [_audit(x) for x in found]
-        return Listing(tuple(out), named.next)
+        # the facts naming the party, in pages of the party table; with a body too, a
+        # page of it may hold fewer of that body's facts than asked for, so read on
+        order = ("on_start", "subject", "position")
+        out: list[AuditEntry] = []
+        cursor = after
+        while True:
+            named = self.backend.select(
+                AUDIT_PARTIES,
+                where={"party": party, **({"subject": subject} if subject else {})},
+                since=since,
+                until=until,
+                date_column="on_start",
+                order_by=order,
+                limit=limit,
+                after=cursor,
+            )
+            for i, r in enumerate(named.rows):
+                found = self.backend.select(
+                    AUDIT,
+                    where={
+                        "subject": r["subject"],
+                        "position": r["position"],
+                        **({"by": body} if body else {}),
+                    },
+                    limit=1,
+                ).rows
+                if not found:
+                    continue
+                out.append(_audit(found[0]))
+                if len(out) == limit:
+                    more = i < len(named.rows) - 1 or named.next is not None
+                    last = tuple(r[c] for c in ordering(AUDIT_PARTIES, order))
+                    return Listing(tuple(out), last if more else None)
+            if named.next is None:
+                return Listing(tuple(out), None)
+            cursor = named.next
 
     def corrections_of(self, subject: str, position: int) -> list[AuditEntry]:
         """The corrections that point at a fact, oldest first."""
