@@ -24,10 +24,10 @@ def views() -> Views:
     return Views(backend)
 
 
-def pages(views: Views, limit: int, **filters: str) -> list[list[AuditEntry]]:
+def pages(views: Views, limit: int, party: str, body: str | None = None) -> list[list[AuditEntry]]:
     out, after = [], None
     while True:
-        page = views.audit(limit=limit, after=after, **filters)
+        page = views.audit(party=party, body=body, limit=limit, after=after)
         out.append(list(page.items))
         if page.next is None:
             return out
