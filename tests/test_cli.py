@@ -1296,6 +1296,14 @@ USAGE: dict[str, tuple[tuple[str, ...], str]] = {
         "cannot open the store",
     ),
     "bad-views-url": (("--views", "bogus://x", "show", "subjects"), "cannot open the views"),
+    "db-bad-ipv6": (
+        ("--db", "postgresql://postgres:secret@[::1:5432/x", "verify"),
+        "'postgresql://postgres:***@[::1:5432/x': not a valid URL",
+    ),
+    "db-bad-port": (
+        ("--db", "postgresql://postgres@127.0.0.1:99999/x", "verify"),
+        "the port must be a whole number from 1 to 65535",
+    ),
     "unknown-body": (("show", "inbox", "NOBODY"), "'NOBODY' is not in the registry"),
     "unknown-cluster": (("show", "cluster", "klynge:atlantis"), "klynge:atlantis"),
     "audit-unknown-body": (("audit", "--body", "NOBODY"), "NOBODY"),

@@ -213,3 +213,7 @@ def test_a_missing_or_invalid_registry_file_is_a_clear_error(tmp_path: Path) -> 
     bad.write_text("this is [not toml", encoding="utf-8")
     with pytest.raises(RegistryError, match="not valid TOML"):
         Registry.from_path(bad)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00registry\x80")
+    with pytest.raises(RegistryError, match=r"binary\.toml: not a registry file: not UTF-8 text"):
+        Registry.from_path(binary)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -110,7 +111,10 @@ def _sqlite(path: str, url: str) -> StoreURL:
 
 
 def _postgres(url: str) -> StoreURL:
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+        raise StoreError(f"{hide_password(url)!r}: not a valid URL: {exc}") from None
     dbname = parts.path.lstrip("/")
     if not dbname:
         raise StoreError(
@@ -120,7 +124,9 @@ def _postgres(url: str) -> StoreURL:
     try:
         port = parts.port or 5432
     except ValueError:
-        raise StoreError(f"{hide_password(url)!r}: the port is not a number") from None
+        raise StoreError(
+            f"{hide_password(url)!r}: the port must be a whole number from 1 to 65535"
+        ) from None
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": urllib.parse.unquote(dbname),
@@ -139,7 +145,10 @@ def _postgres(url: str) -> StoreURL:
 
 def hide_password(url: str) -> str:
     """``url`` with its password shown as ``***`` (for messages)."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL urllib can take apart: hide what follows "user:"
+        return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")

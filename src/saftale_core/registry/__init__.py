@@ -269,6 +269,10 @@ class Registry:
             raise RegistryError(f"{p}: cannot read the registry file: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise RegistryError(f"{p}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise RegistryError(
+                f"{p}: not a registry file: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
         try:
             return cls.from_mapping(data)
         except RegistryError as exc:
