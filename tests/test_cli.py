@@ -927,6 +927,26 @@ def test_views_default_to_a_file_next_to_an_sqlite_store(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "data").glob("*.db")) == ["h-views.db", "h.db"]
 
 
+def test_views_next_to_a_replaced_store_show_the_new_store(tmp_path: Path) -> None:
+    """The store's file is replaced (removed, made anew with other facts) while the views'
+    file next to it stays: the views are built again from the new store, with a note."""
+    db = "sqlite:///h.db"
+    ok(saftale("--db", db, "import", str(EXAMPLES / "history.jsonl"), cwd=tmp_path))
+    before = {
+        e["subject"]
+        for e in ok(saftale("--db", db, "audit", "--format", "json", cwd=tmp_path)).json()
+    }
+    (tmp_path / "h.db").unlink()
+    ok(saftale("--db", db, "import", str(EXAMPLES / "development-tasks.jsonl"), cwd=tmp_path))
+    assert (tmp_path / "h-views.db").exists()
+    run = ok(saftale("--db", db, "audit", "--format", "json", cwd=tmp_path))
+    after = {e["subject"] for e in run.json()}
+    assert after and not after & before, run
+    assert "building the views again" in run.err and "another store" in run.err, run
+    # the views now belong to this store: no note the next time
+    assert ok(saftale("--db", db, "audit", "--format", "json", cwd=tmp_path)).err == ""
+
+
 # -- 7. show ----------------------------------------------------------------------------------
 
 

@@ -199,6 +199,14 @@ class Env:
         self._stores.append(store)
         return store
 
+    def other_store(self) -> Saftale:
+        """Another, empty store of the same kind (at another place)."""
+        url, drop = new_store(self.kind, self.tmp_path)
+        self._cleanups.append(drop)
+        store = Saftale.open(url, recorded_by="test", clock=Clock())
+        self._stores.append(store)
+        return store
+
     def views(self, url: str | None = None) -> ViewBackend:
         if self.kind == "memory":
             if url is not None or not self._views:
@@ -510,6 +518,130 @@ def test_a_started_runner_of_an_old_version_stops_rather_than_undo_a_new_one(env
     assert {r["recorded_by"] for r in select_all(views, AUDIT)} == {"test"}
 
 
+# -- views of another store --------------------------------------------------------------
+
+
+def _forget_links(views: ViewBackend) -> None:
+    """Make the views look as an earlier saftale left them: positions without links."""
+    if isinstance(views, MemoryBackend):
+        views._links.clear()
+        return
+    assert isinstance(views, SQLAlchemyBackend)
+    with views.engine.begin() as conn:
+        conn.execute(sa.update(views.tracking).values(link=None))
+
+
+def test_views_of_another_store_are_built_again_on_start(env: Env) -> None:
+    """The store was replaced (another file at the same place, a store made anew) while
+    the views stayed: a runner on the new store resets them rather than add the new
+    store's facts to another history's rows."""
+    first_store = env.store()
+    first_store.record_many(agreement_path("gone"))
+    views = env.views()
+    Runner(first_store, views, PROJECTIONS, batch_size=4).run_once()
+    assert {r["subject"] for r in select_all(views, AUDIT)} == {"gone"}
+
+    # a longer history: every view's position is within it, but the facts differ
+    longer = env.other_store()
+    longer.record_many(agreement_path("kept-a"))
+    longer.record_many(until(agreement_path("kept-b"), "DraftCoordinated"))
+    assert longer.position() > first_store.position()
+    runner = Runner(longer, env.views(), PROJECTIONS, batch_size=4)
+    runner.start()
+    assert set(runner.resets) == {p.name for p in PROJECTIONS}
+    assert all("another store" in why for why in runner.resets.values()), runner.resets
+    runner.run_once()
+    days = probe_days(longer)
+    assert_same_views(
+        dump(views, PROJECTIONS, days), dump(clean_build(longer, PROJECTIONS), PROJECTIONS, days)
+    )
+
+    # a shorter history: the views are ahead of the store
+    shorter = env.other_store()
+    shorter.record_many(until(agreement_path("short"), "KommissoriumApproved"))
+    assert shorter.position() < longer.position()
+    runner = Runner(shorter, env.views(), PROJECTIONS)
+    runner.run_once()
+    assert all("this store ends at" in why for why in runner.resets.values()), runner.resets
+    assert {r["subject"] for r in select_all(views, AUDIT)} == {"short"}
+
+    # the same store again: nothing is reset
+    again = Runner(shorter, env.views(), PROJECTIONS)
+    assert again.run_once() == 0
+    assert again.resets == {}
+
+
+def test_views_that_kept_no_links_are_built_again_once(env: Env) -> None:
+    """Views made before positions kept their store's link cannot tell their store:
+    they are built again, once, and kept from then on."""
+    store = env.store()
+    store.record_many(agreement_path("old"))
+    views = env.views()
+    Runner(store, views, PROJECTIONS, batch_size=4).run_once()
+    before = dump(views, PROJECTIONS, probe_days(store))
+    _forget_links(views)
+    runner = Runner(store, env.views(), PROJECTIONS, batch_size=4)
+    assert runner.run_once() == len(fact_positions(store)) * len(PROJECTIONS)
+    assert all("earlier saftale" in why for why in runner.resets.values())
+    assert set(runner.resets) == {p.name for p in PROJECTIONS}
+    assert_same_views(dump(views, PROJECTIONS, probe_days(store)), before)
+    later = Runner(store, env.views(), PROJECTIONS)
+    assert later.run_once() == 0
+    assert later.resets == {}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_tracking_table_without_links_gets_the_column(kind: str, tmp_path: Path) -> None:
+    """Views made by saftale 0.1 have no link column: opening them adds it, and the runner
+    builds them again."""
+    if kind == "postgres":
+        pg.require()
+    env = Env(kind, tmp_path)
+    try:
+        store = env.store()
+        store.record_many(agreement_path("old"))
+        views = env.views()
+        assert isinstance(views, SQLAlchemyBackend)
+        Runner(store, views, PROJECTIONS).run_once()
+        with views.engine.begin() as conn:
+            name = views.engine.dialect.identifier_preparer.format_table(views.tracking)
+            conn.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN link"))
+        reopened = SQLAlchemyBackend(env.views_url)
+        try:
+            runner = Runner(store, reopened, PROJECTIONS)
+            runner.run_once()
+            assert set(runner.resets) == {p.name for p in PROJECTIONS}
+            assert reopened.link(AuditTrail.name) == store.link(store.position())
+            assert {r["subject"] for r in select_all(reopened, AUDIT)} == {"old"}
+        finally:
+            reopened.close()
+    finally:
+        env.close()
+
+
+def test_the_link_of_a_position_covers_its_history(env: Env) -> None:
+    store = env.store()
+    facts = until(agreement_path("a"), "DraftCoordinated")
+    store.record_many(facts[:2])  # two writes: a seal between them
+    store.record_many(facts[2:])
+    positions = fact_positions(store)
+    links = [store.link(p) for p in positions]
+    assert all(link is not None and len(link) == 64 for link in links)
+    assert len(set(links)) == len(links)
+    # no fact at a seal's position, before the first or after the last
+    seals = set(range(1, store.position() + 1)) - set(positions)
+    assert seals
+    assert all(store.link(p) is None for p in (0, -1, store.position() + 1, *seals))
+    # the same facts in another store have the same links; other facts, others
+    same = env.other_store()
+    same.record_many(facts[:2])
+    same.record_many(facts[2:])
+    other = env.other_store()
+    other.record_many(until(agreement_path("b"), "DraftCoordinated"))
+    assert [same.link(p) for p in fact_positions(same)] == links
+    assert not set(links) & {other.link(p) for p in fact_positions(other)}
+
+
 # -- read-your-writes --------------------------------------------------------------------
 
 
@@ -785,10 +917,11 @@ class _StallingBackend(SQLAlchemyBackend):
         changes: Changes,
         position: int,
         after: int | None,
+        link: str | None,
     ) -> None:
         self.writes[projection.name] = self.writes.get(projection.name, 0) + 1
         self.current = projection.name
-        super()._write_projection(conn, projection, changes, position, after)
+        super()._write_projection(conn, projection, changes, position, after, link)
 
     def _write_table(self, conn: sa.Connection, table: Table, changes: Changes) -> None:
         super()._write_table(conn, table, changes)

@@ -443,6 +443,30 @@ class Saftale:
         except PersistenceError as exc:
             raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
 
+    def link(self, position: int) -> str | None:
+        """The hash-chain link (:mod:`saftale_core.ledger`) of the fact stored at
+        ``position``: it covers that fact and every fact before it, so it tells one
+        store's history from another's.  ``None`` when no fact is stored there (a seal,
+        a gap, past the end) or the fact has no well-formed link.
+
+        Read models keep it with their position to notice that they were built from
+        another store (a file replaced, a store made anew)."""
+        if position < 1:
+            return None
+        try:
+            notes = self._app.recorder.select_notifications(start=position, limit=1)
+        except PersistenceError as exc:
+            raise StoreError(f"could not read {self.store.display}: {_reason(exc)}") from None
+        if not notes or notes[0].id != position or notes[0].topic == SEAL_TOPIC:
+            return None
+        try:
+            chain = self._app.mapper.transcoder.decode(notes[0].state).get("chain")
+        except Exception:  # an unreadable row: not a link this library wrote
+            return None
+        if isinstance(chain, list) and len(chain) == 2 and isinstance(chain[1], str):
+            return chain[1]
+        return None
+
     def verify(
         self, *, batch: int = 5000, progress: Callable[[int], None] | None = None
     ) -> Verification:

@@ -379,7 +379,9 @@ def _views(
             except SaftaleError as exc:
                 raise Usage(str(exc)) from None
             runner = Runner(app, backend, ALL_VIEWS())
-            bar = _Progress("bringing the views up to date", not progress)
+            runner.start()
+            _say_resets(runner.resets)
+            bar = _Progress("bringing the views up to date", not (progress or runner.resets))
             try:
                 runner.run_once(progress=lambda name, at, last: bar(name, at, last))
             finally:
@@ -388,6 +390,15 @@ def _views(
             yield app, Views(backend)
         finally:
             backend.close()
+
+
+def _say_resets(resets: dict[str, str]) -> None:
+    """One line on stderr per reason the runner reset views for (they are built again)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, why in resets.items():
+        by_reason.setdefault(why, []).append(name)
+    for why, names in by_reason.items():
+        click.echo(f"saftale: building the views again ({', '.join(names)}): {why}", err=True)
 
 
 @main.group()

@@ -194,9 +194,11 @@ def _set_tracking(
     shares: int,
     position: int,
     version: Callable[[Projection], int],
+    link: str | None = None,
 ) -> None:
-    """In one transaction: each projection's tracking row to ``position`` and
-    ``version(projection)``; every share's tracking row forgotten."""
+    """In one transaction: each projection's tracking row to ``position``,
+    ``version(projection)`` and the store's ``link`` there; every share's tracking row
+    forgotten."""
     tracking = backend.tracking
     names = [RebuildShare(p, i, shares).name for p in projections for i in range(shares)]
     try:
@@ -206,7 +208,7 @@ def _set_tracking(
                 conn.execute(
                     sa.update(tracking)
                     .where(tracking.c.projection == projection.name)
-                    .values(position=position, version=version(projection))
+                    .values(position=position, version=version(projection), link=link)
                 )
     except sa.exc.SQLAlchemyError as exc:
         raise StoreError(f"views at {backend.display}: {exc}") from None
@@ -317,7 +319,7 @@ def rebuild_in_processes(
                     child.terminate()
                     child.join()
         _ddl(backend, [sa.schema.CreateIndex(i) for i in indexes])
-        _set_tracking(backend, projections, processes, last, lambda p: p.version)
+        _set_tracking(backend, projections, processes, last, lambda p: p.version, store.link(last))
     finally:
         backend.close()
         store.close()

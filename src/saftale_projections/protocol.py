@@ -42,6 +42,7 @@ __all__ = [
     "Batch",
     "Changes",
     "Column",
+    "LinkedBackend",
     "Page",
     "Projection",
     "StalePosition",
@@ -297,6 +298,34 @@ class ViewBackend(Protocol):
         keyset pagination (``after`` is the previous page's ``next``)."""
 
     def close(self) -> None: ...
+
+
+class LinkedBackend(ViewBackend, Protocol):
+    """A backend that keeps, with each position, the store's link of the fact there."""
+
+    def link(self, projection: str) -> str | None:
+        """The link written with the projection's position (``None``: none written, or
+        the position is 0)."""
+
+    def write(
+        self,
+        projection: Projection,
+        changes: Changes,
+        position: int,
+        after: int | None = None,
+        link: str | None = None,
+    ) -> None:
+        """:meth:`ViewBackend.write`, keeping ``link`` with the new position."""
+
+    def write_many(
+        self,
+        work: Sequence[tuple[Projection, Changes]],
+        position: int,
+        after: int | None = None,
+        link: str | None = None,
+    ) -> None:
+        """``write`` for every ``(projection, changes)`` of ``work`` in one transaction,
+        all or nothing."""
 
 
 def apply_plan(

@@ -10,6 +10,13 @@ position: no fact is applied twice or skipped.  When a projection's
 already started that finds another version stored (a runner with newer code reset the
 view) stops with :class:`~saftale_projections.VersionChanged` instead of writing.
 
+A view is rebuilt on start, too, when it was built from another store: its position is
+beyond the store's last fact, or (with a backend that keeps links,
+:class:`~saftale_projections.LinkedBackend`) the store's hash-chain link at its
+position is not the one it kept, e.g. when the store's file was replaced or made anew
+while the views' file stayed.  :attr:`Runner.resets` says which views were reset, and
+why.
+
 Projections at the same position move together: a batch is read and decoded once
 for all of them and, when the backend has ``write_many``, written for all of them in
 one transaction.  Store positions have gaps (the ledger's seals are no facts); a view's
@@ -26,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import cast
 
 import attrs
 
@@ -33,6 +41,7 @@ from saftale_core import Recorded, Saftale, SaftaleError
 from saftale_projections.protocol import (
     Batch,
     Changes,
+    LinkedBackend,
     Projection,
     StalePosition,
     ViewBackend,
@@ -80,14 +89,52 @@ class Runner:
         self.batch_size = batch_size
         self._stopping = threading.Event()
         self._started = False
+        self.resets: dict[str, str] = {}
+        """The views the last :meth:`start` reset (to build them again), and why."""
+        store_link = getattr(store, "link", None)
+        self._links: Callable[[int], str | None] | None = (
+            store_link if callable(getattr(backend, "link", None)) else None
+        )
+        """The store's links, when the backend keeps them (else ``None``)."""
 
     def start(self) -> None:
-        """Create the views' tables; reset every view whose version changed (it is then
-        built again from the first fact)."""
+        """Create the views' tables; reset every view whose version changed or that was
+        built from another store (it is then built again from the first fact), as
+        :attr:`resets` tells."""
+        self.resets = {}
         for projection in self.projections:
             if self.backend.ensure(projection):
+                reason: str | None = f"its code is now at version {projection.version}"
+            else:
+                reason = self._other_store(projection.name)
+            if reason is not None:
                 self.backend.reset(projection)
+                self.resets[projection.name] = reason
         self._started = True
+
+    def _other_store(self, name: str) -> str | None:
+        """Why the view ``name`` was built from another store than this runner's (``None``
+        when nothing says so)."""
+        position = self.backend.position(name)
+        if position <= 0:
+            return None
+        last = self.store.position()
+        if position > last:
+            return (
+                f"it was built from another store: it has applied facts up to position "
+                f"{position} and this store ends at {last}"
+            )
+        if self._links is None:
+            return None
+        kept = cast(LinkedBackend, self.backend).link(name)
+        if kept is None:
+            return "it does not say which store it was built from (made by an earlier saftale)"
+        if self._links(position) != kept:
+            return (
+                f"it was built from another store: this store's fact at position {position} "
+                "is not the one it applied there"
+            )
+        return None
 
     def run_once(self, progress: Progress | None = None) -> int:
         """Apply every fact recorded so far; returns how many facts were applied (counted
@@ -173,13 +220,14 @@ class Runner:
                     if refused:
                         # ``work`` may follow the refused batch: go on from the views
                         continue
+                linked = {} if self._links is None else {"link": self._links(batch.last)}
                 if write_many is None:
-                    written = self._write_each(work, batch.last, after)
+                    written = self._write_each(work, batch.last, after, linked)
                     applied += self._moved(group, written, batch, positions, progress, last)
                     continue
                 if writer is None:
                     writer = ThreadPoolExecutor(1, thread_name_prefix="saftale-views-writer")
-                future = writer.submit(write_many, work, batch.last, after=after)
+                future = writer.submit(write_many, work, batch.last, after=after, **linked)
                 pending = _Write(future, tuple(group), batch)
                 for p in group:
                     positions[p.name] = batch.last  # if the write is refused: read again
@@ -256,14 +304,19 @@ class Runner:
             limit *= 2
 
     def _write_each(
-        self, work: Sequence[tuple[Projection, Changes]], position: int, after: int
+        self,
+        work: Sequence[tuple[Projection, Changes]],
+        position: int,
+        after: int,
+        linked: dict[str, str | None],
     ) -> set[str]:
         """Write each projection's changes on its own (a backend without ``write_many``);
-        the names of those written (the others were refused with :class:`StalePosition`)."""
+        the names of those written (the others were refused with :class:`StalePosition`).
+        ``linked``: ``{"link": ...}`` for a backend that keeps links, else empty."""
         written = set()
         for projection, changes in work:
             try:
-                self.backend.write(projection, changes, position, after=after)
+                self.backend.write(projection, changes, position, after=after, **linked)
             except StalePosition:
                 continue
             written.add(projection.name)

@@ -35,6 +35,7 @@ class MemoryBackend:
         self._lock = threading.Lock()
         self._tables: dict[str, dict[tuple[Any, ...], Row]] = {}
         self._positions: dict[str, tuple[int, int]] = {}
+        self._links: dict[str, str] = {}
 
     def ensure(self, projection: Projection) -> bool:
         with self._lock:
@@ -48,21 +49,32 @@ class MemoryBackend:
             for table in projection.tables:
                 self._tables[table.name] = {}
             self._positions[projection.name] = (0, projection.version)
+            self._links.pop(projection.name, None)
 
     def position(self, projection: str) -> int:
         with self._lock:
             return self._positions.get(projection, (0, 0))[0]
 
+    def link(self, projection: str) -> str | None:
+        with self._lock:
+            return self._links.get(projection)
+
     def write(
-        self, projection: Projection, changes: Changes, position: int, after: int | None = None
+        self,
+        projection: Projection,
+        changes: Changes,
+        position: int,
+        after: int | None = None,
+        link: str | None = None,
     ) -> None:
-        self.write_many([(projection, changes)], position, after)
+        self.write_many([(projection, changes)], position, after, link)
 
     def write_many(
         self,
         work: Sequence[tuple[Projection, Changes]],
         position: int,
         after: int | None = None,
+        link: str | None = None,
     ) -> None:
         """:meth:`write` for several projections at once: all or nothing."""
         with self._lock:
@@ -88,6 +100,10 @@ class MemoryBackend:
                     apply_plan(rows, table, copy.deepcopy(changes.plan(table.name)))
                     self._tables[table.name] = rows
                 self._positions[projection.name] = (position, projection.version)
+                if link is None:
+                    self._links.pop(projection.name, None)
+                else:
+                    self._links[projection.name] = link
 
     def select(
         self,

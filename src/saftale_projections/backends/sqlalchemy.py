@@ -90,6 +90,8 @@ class SQLAlchemyBackend:
             sa.Column("projection", sa.Text, primary_key=True),
             sa.Column("position", sa.BigInteger, nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
+            # the store's chain link of the fact at ``position`` (which store the view is of)
+            sa.Column("link", sa.Text, nullable=True),
         )
         self._tables: dict[str, sa.Table] = {}
         self._local = threading.local()
@@ -97,10 +99,24 @@ class SQLAlchemyBackend:
         self._upserts: dict[Table, tuple[str, Callable[[Row], tuple[Any, ...]], str]] = {}
         try:
             _retry_ddl(lambda: self.tracking.create(self.engine, checkfirst=True))
+            _retry_ddl(self._add_link_column)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the views at {self.display}: {_reason(exc)}") from None
 
     # -- schema ---------------------------------------------------------------
+
+    def _add_link_column(self) -> None:
+        """Views made before positions kept their store's link (saftale 0.1) have a
+        tracking table without the column: add it (empty, so those views are rebuilt
+        once, by the runner, as views of an unknown store)."""
+        columns = sa.inspect(self.engine).get_columns(
+            self.tracking.name, schema=self.metadata.schema
+        )
+        if any(c["name"] == "link" for c in columns):
+            return
+        name = self.engine.dialect.identifier_preparer.format_table(self.tracking)
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN link TEXT"))
 
     def _table(self, table: Table) -> sa.Table:
         found = self._tables.get(table.name)
@@ -179,6 +195,16 @@ class SQLAlchemyBackend:
             raise StoreError(f"views at {self.display}: {_reason(exc)}") from None
         return int(row[0]) if row else 0
 
+    def link(self, projection: str) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(self.tracking.c.link).where(self.tracking.c.projection == projection)
+                ).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"views at {self.display}: {_reason(exc)}") from None
+        return None if row is None or row[0] is None else str(row[0])
+
     # -- writing ----------------------------------------------------------------
 
     def _insert(self, table: sa.Table) -> Any:
@@ -187,15 +213,21 @@ class SQLAlchemyBackend:
         return sqlite.insert(table)
 
     def write(
-        self, projection: Projection, changes: Changes, position: int, after: int | None = None
+        self,
+        projection: Projection,
+        changes: Changes,
+        position: int,
+        after: int | None = None,
+        link: str | None = None,
     ) -> None:
-        self.write_many([(projection, changes)], position, after)
+        self.write_many([(projection, changes)], position, after, link)
 
     def write_many(
         self,
         work: Sequence[tuple[Projection, Changes]],
         position: int,
         after: int | None = None,
+        link: str | None = None,
     ) -> None:
         """:meth:`write` for several projections at once, in one transaction: all of them
         move to ``position`` with their changes, or (:class:`StalePosition` for any of
@@ -214,7 +246,7 @@ class SQLAlchemyBackend:
         try:
             with self.engine.begin() as conn:
                 for projection, changes in work:
-                    self._write_projection(conn, projection, changes, position, after)
+                    self._write_projection(conn, projection, changes, position, after, link)
         except StalePosition:
             raise
         except SQLAlchemyError as exc:
@@ -246,13 +278,18 @@ class SQLAlchemyBackend:
         changes: Changes,
         position: int,
         after: int | None,
+        link: str | None,
     ) -> None:
         stmt = self._insert(self.tracking).values(
-            projection=projection.name, position=position, version=projection.version
+            projection=projection.name, position=position, version=projection.version, link=link
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=[self.tracking.c.projection],
-            set_={"position": stmt.excluded.position, "version": stmt.excluded.version},
+            set_={
+                "position": stmt.excluded.position,
+                "version": stmt.excluded.version,
+                "link": stmt.excluded.link,
+            },
             where=sa.and_(
                 self.tracking.c.version == stmt.excluded.version,
                 self.tracking.c.position < stmt.excluded.position,

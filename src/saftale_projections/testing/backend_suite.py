@@ -19,6 +19,10 @@ What a backend must do, in the words of the tests:
   and ``until`` on a date column, orders by the key or ``order_by`` (``None`` before
   every value) and pages by keyset without losing or repeating a row; every row has
   every column of its table and a ``doc`` that round-trips as JSON.
+* A backend that keeps links (:class:`~saftale_projections.LinkedBackend`, optional:
+  the suite skips these tests for one that has no ``link`` method) keeps the link
+  written with each position, forgets it on ``reset`` and keeps it when a write is
+  refused.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -36,6 +40,7 @@ from saftale_projections.protocol import (
     Batch,
     Changes,
     Column,
+    LinkedBackend,
     Row,
     StalePosition,
     Table,
@@ -282,6 +287,49 @@ class BackendSuite:
             assert views.ensure(newer) is False
         views.write(newer, puts(THINGS, thing(3)), 3, after=0)
         assert ids(select_all(views, THINGS)) == [3]
+
+    # -- which store a view was built from (backends that keep links) -------------------
+
+    def _linked(self, views: ViewBackend) -> LinkedBackend:
+        if not callable(getattr(views, "link", None)):
+            pytest.skip("this backend keeps no links (an optional capability)")
+        return cast(LinkedBackend, views)
+
+    def test_a_link_is_kept_with_its_position(self, views: ViewBackend) -> None:
+        linked = self._linked(views)
+        assert linked.link(PROJECTION.name) is None
+        assert linked.link("never-ensured") is None
+        linked.write(PROJECTION, puts(THINGS, thing(1)), 5, link="a" * 64)
+        assert linked.link(PROJECTION.name) == "a" * 64
+        linked.write_many([(PROJECTION, Changes()), (OTHER, Changes())], 7, link="b" * 64)
+        assert linked.link(PROJECTION.name) == "b" * 64
+        assert linked.link(OTHER.name) == "b" * 64
+        linked.write(OTHER, Changes(), 8, after=7, link="c" * 64)
+        assert linked.link(PROJECTION.name) == "b" * 64
+        assert linked.link(OTHER.name) == "c" * 64
+
+    def test_a_write_without_a_link_keeps_none(self, views: ViewBackend) -> None:
+        linked = self._linked(views)
+        linked.write(PROJECTION, Changes(), 5, link="a" * 64)
+        linked.write(PROJECTION, Changes(), 6)
+        assert linked.link(PROJECTION.name) is None
+
+    def test_a_refused_write_keeps_the_link_it_had(self, views: ViewBackend) -> None:
+        linked = self._linked(views)
+        linked.write(PROJECTION, Changes(), 5, link="a" * 64)
+        with pytest.raises(StalePosition):
+            linked.write(PROJECTION, Changes(), 4, link="b" * 64)
+        with pytest.raises(StalePosition):
+            linked.write(PROJECTION, Changes(), 9, after=3, link="b" * 64)
+        assert linked.link(PROJECTION.name) == "a" * 64
+
+    def test_reset_forgets_the_link(self, views: ViewBackend) -> None:
+        linked = self._linked(views)
+        linked.write(PROJECTION, Changes(), 5, link="a" * 64)
+        linked.write(OTHER, Changes(), 5, link="b" * 64)
+        linked.reset(PROJECTION)
+        assert linked.link(PROJECTION.name) is None
+        assert linked.link(OTHER.name) == "b" * 64
 
     # -- refusing a stale position ------------------------------------------------------
 
