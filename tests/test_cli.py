@@ -39,7 +39,7 @@ import attrs
 import psycopg
 import pytest
 
-from saftale_core import fact_to_dict
+from saftale_core import Saftale, fact_to_dict
 from saftale_core.facts import Fact
 from tests import pg
 from tests.conftest import new_store
@@ -573,7 +573,8 @@ def test_dry_run_records_nothing_and_the_same_file_then_imports(
     write(tmp_path / "long.jsonl", long_history)
     dry = ok(saftale("import", "--dry-run", "long.jsonl", db=db, cwd=tmp_path))
     assert f"long.jsonl: would record {len(long_history)} facts" in dry.err
-    assert exported(db, tmp_path) == []
+    assert "checking against an empty history" in dry.err
+    assert not (tmp_path / "s.db").exists()  # a dry run creates no store either
     real = ok(saftale("import", "long.jsonl", db=db, cwd=tmp_path))
     assert f"long.jsonl: recorded {len(long_history)} facts" in real.err
     assert len(exported(db, tmp_path)) == len(long_history)
@@ -1358,6 +1359,80 @@ def test_a_usage_error_is_one_line_on_stderr(usage_runs: dict[str, Run], case: s
     assert len(run.err.strip().splitlines()) == 1, run.err
 
 
+READING = [
+    ("export",),
+    ("show", "subjects"),
+    ("show", "inbox", "SSG"),
+    ("show", "deadlines"),
+    ("audit",),
+    ("rebuild",),
+    ("verify",),
+]
+
+
+@pytest.mark.parametrize("command", READING, ids="-".join)
+def test_a_command_that_reads_refuses_a_store_that_is_not_there(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # A mistyped path once created an empty store there, and verify called it ok.
+    run = saftale("--db", "sqlite:///saftle.db", *command, cwd=tmp_path)
+    assert run.code == 2, run
+    assert run.err == "saftale: sqlite:///saftle.db: no store there (no such file); " + (
+        "`saftale import` creates one\n"
+    )
+    assert run.out == ""
+    assert list(tmp_path.iterdir()) == [], "a command that reads created a file"
+
+
+def test_verify_refuses_a_file_of_views_given_for_the_store(
+    examples_store: Store, examples_views: dict[str, Any]
+) -> None:
+    views = examples_store.cwd / "examples-views.db"
+    assert views.is_file()
+    before = views.read_bytes()
+    run = saftale("--db", f"sqlite:///{views}", "verify", cwd=examples_store.cwd)
+    assert run.code == 2, run
+    assert "not a saftale store" in run.err and "a file of views" in run.err
+    assert views.read_bytes() == before
+
+
+def test_verify_refuses_a_postgres_database_without_a_store(tmp_path: Path) -> None:
+    url, cleanup = new_store("postgres", tmp_path)
+    try:
+        run = saftale("verify", db=url, cwd=tmp_path)
+        assert run.code == 2, run
+        assert "no saftale store there" in run.err
+        ok(saftale("import", "-", db=url, cwd=tmp_path, stdin=b""))  # import creates it
+        assert "ok: 0 facts" in ok(saftale("verify", db=url, cwd=tmp_path)).out
+    finally:
+        cleanup()
+
+
+def test_importing_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "history").mkdir()
+    run = saftale("import", "history", db=f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
+    assert run.code == 2, run
+    assert run.err == "saftale: history: is a folder, not a history file\n"
+
+
+def test_a_history_can_come_through_a_named_pipe(tmp_path: Path) -> None:
+    lines = example_lines()[:5]
+    fifo = tmp_path / "history.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    with ThreadPoolExecutor(1) as pool:
+        fed = pool.submit(feed)
+        run = ok(saftale("import", "history.fifo", db=db, cwd=tmp_path))
+        fed.result(timeout=60)
+    assert "history.fifo: recorded 5 facts" in run.err
+    assert len(exported(db, tmp_path)) == 5
+
+
 COMMANDS = [
     (),
     ("import",),
@@ -1435,6 +1510,8 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(examples_store: Store)
 def test_an_empty_view_still_has_its_header_row(
     tmp_path: Path, args: tuple[str, ...], header: str
 ) -> None:
-    run = ok(saftale(*args, "--format", "csv", db=f"sqlite:///{tmp_path / 'e.db'}", cwd=tmp_path))
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    Saftale.open(db).close()  # an empty store
+    run = ok(saftale(*args, "--format", "csv", db=db, cwd=tmp_path))
     assert run.out.removeprefix(BOM).splitlines()[0].startswith(header)
     assert len(run.out.splitlines()) == 1

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import psycopg
 import pytest
 
 from saftale_core import (
@@ -34,6 +36,7 @@ from saftale_core import (
     Saftale,
     SaftaleError,
     StoreError,
+    StoreMissing,
 )
 from tests import pg
 from tests.conftest import new_store
@@ -561,3 +564,67 @@ def test_other_processes_opening_a_store_lose_no_write(tmp_path: Path) -> None:
     with Saftale.open(url) as app:
         assert sorted(s for s, _ in app.subjects()) == ["s1", "s2", "s3", "s4"]
         assert app.verify().ok
+
+
+# -- a store that must exist: opened to read, never created --------------------------------
+
+
+def test_a_missing_sqlite_store_is_not_created_when_it_must_exist(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(StoreMissing, match=r"typo\.db: no store there") as caught:
+        Saftale.open(f"sqlite:///{path}", create=False)
+    assert isinstance(caught.value, StoreError)
+    assert list(tmp_path.iterdir()) == []  # no file, no lock file
+
+
+def test_an_existing_sqlite_store_opens_when_it_must_exist(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Saftale.open(url) as app:
+        app.record(agreement_path("a")[0])
+    with Saftale.open(url, create=False) as app:
+        assert app.position() > 0
+        assert app.records("a")
+
+
+def test_an_empty_sqlite_file_is_no_store_when_it_must_exist(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(StoreMissing, match="holds no tables"):
+        Saftale.open(f"sqlite:///{empty}", create=False)
+    assert empty.stat().st_size == 0
+
+
+def test_a_file_of_views_is_not_taken_for_a_store(tmp_path: Path) -> None:
+    from saftale_projections.backends import open_backend
+
+    views = tmp_path / "s-views.db"
+    open_backend(f"sqlite:///{views}").close()
+    before = views.read_bytes()
+    with pytest.raises(StoreError, match=r"not a saftale store.*a file of views") as caught:
+        Saftale.open(f"sqlite:///{views}", create=False)
+    assert not isinstance(caught.value, StoreMissing)
+    assert views.read_bytes() == before
+
+
+def test_a_postgres_database_without_a_store_is_not_given_one(tmp_path: Path) -> None:
+    url, cleanup = new_store("postgres", tmp_path)
+    schema = parse_qs(urlsplit(url).query)["schema"][0]
+
+    def tables() -> list[object]:
+        db = urlsplit(url).path.lstrip("/")
+        with psycopg.connect(pg.SERVER.rstrip("/") + "/" + db, autocommit=True) as conn:
+            rows = conn.execute(
+                "select tablename from pg_tables where schemaname = %s", (schema,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    try:
+        with pytest.raises(StoreMissing, match="no saftale store there"):
+            Saftale.open(url, create=False)
+        assert tables() == []
+        Saftale.open(url).close()  # import creates it
+        assert tables() != []
+        with Saftale.open(url, create=False) as app:
+            assert app.position() == 0
+    finally:
+        cleanup()

@@ -22,6 +22,7 @@ from saftale_core.errors import (
     RuleWarning,
     SaftaleError,
     StoreError,
+    StoreMissing,
     UnknownId,
 )
 from saftale_core.facts import (
@@ -144,6 +145,7 @@ __all__ = [
     "SolutionTakenUpForSpread",
     "SolutionTested",
     "StoreError",
+    "StoreMissing",
     "SubmittedForApproval",
     "TaskOfferedToClusters",
     "TaskReport",

@@ -194,6 +194,7 @@ class Saftale:
         registry: Registry | None = None,
         recorded_by: str | None = None,
         clock: Clock = _utcnow,
+        create: bool = True,
     ) -> None:
         self.store = store
         self.registry = registry or Registry.default()
@@ -203,7 +204,7 @@ class Saftale:
         """The store position of the last fact this instance recorded (for read-your-writes:
         a read model that has reached it shows the write)."""
         try:
-            self._app = open_event_store(store)
+            self._app = open_event_store(store, create=create)
         except SaftaleError:
             raise
         except Exception as exc:
@@ -217,13 +218,21 @@ class Saftale:
         registry: Registry | None = None,
         recorded_by: str | None = None,
         clock: Clock = _utcnow,
+        create: bool = True,
     ) -> Saftale:
-        """Open (creating if needed) the store at ``url`` (default: :func:`default_url`)."""
+        """Open the store at ``url`` (default: :func:`default_url`), creating it if needed.
+
+        With ``create=False`` the store must exist: a missing SQLite file, or a file or
+        database without saftale's facts, raises :class:`StoreError` and nothing is
+        created. Programs that only read (an auditor's script) pass it, so that a
+        mistyped path is an error rather than an empty history.
+        """
         return cls(
             parse_url(default_url() if url is None else url),
             registry=registry,
             recorded_by=recorded_by,
             clock=clock,
+            create=create,
         )
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "RuleWarning",
     "SaftaleError",
     "StoreError",
+    "StoreMissing",
     "UnknownId",
 ]
 
@@ -89,6 +90,11 @@ class ConcurrencyConflict(SaftaleError):
 
 class StoreError(SaftaleError):
     """The store could not be opened, read or written (a database problem)."""
+
+
+class StoreMissing(StoreError, LookupError):
+    """There is no store to open (``Saftale.open(..., create=False)``): no SQLite file at
+    the path, an empty file, or a PostgreSQL database without saftale's table of facts."""
 
 
 @attrs.frozen

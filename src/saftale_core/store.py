@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import sqlite3
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ import attrs
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from saftale_core.errors import StoreError
+from saftale_core.errors import StoreError, StoreMissing
 from saftale_core.facts import Recorded
 from saftale_core.ledger import GENESIS, LEDGER_ID
 from saftale_core.serialization import FactMapper, Prepared
@@ -191,8 +192,13 @@ class EventStoreApp(Application[UUID]):
 _LOCK_KEY = 0x5AF7A1E  # one advisory lock for "saftale creates its tables"
 
 
-def open_event_store(store: StoreURL) -> EventStoreApp:
+def open_event_store(store: StoreURL, *, create: bool = True) -> EventStoreApp:
     """Open the event store, creating its tables if needed.
+
+    With ``create=False`` the store must exist already: a missing SQLite file, or an
+    SQLite file or PostgreSQL database without saftale's table of facts, raises
+    :class:`StoreError` and nothing is created (for commands that only read, so that a
+    mistyped path is reported instead of answered with an empty store).
 
     On SQLite, openers of one file take turns (an exclusive ``flock`` on a lock
     file beside it, ``<store>.open-lock``): eventsourcing switches a
@@ -206,6 +212,8 @@ def open_event_store(store: StoreURL) -> EventStoreApp:
     eventsourcing's ``CREATE OR REPLACE FUNCTION``.
     """
     if store.kind == "sqlite":
+        if not create:
+            _sqlite_store_exists(store)
         return _open_sqlite(store)
     if store.kind != "postgresql":
         return EventStoreApp(store)
@@ -229,6 +237,16 @@ def open_event_store(store: StoreURL) -> EventStoreApp:
         conn.execute("select pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             schema = env.get("POSTGRES_SCHEMA")
+            if not create:
+                # Where eventsourcing looks: in the schema, else along the search path.
+                parts = (schema, _PG_EVENTS) if schema else (_PG_EVENTS,)
+                table = psycopg.sql.Identifier(*parts).as_string(conn)
+                found = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+                if found is None or found[0] is None:
+                    raise StoreMissing(
+                        f"{store.display}: no saftale store there (no table {table}); "
+                        "`saftale import` creates one"
+                    )
             if schema:
                 conn.execute(
                     psycopg.sql.SQL("create schema if not exists {}").format(
@@ -261,6 +279,49 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
             return EventStoreApp(store)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _sqlite_store_exists(store: StoreURL) -> None:
+    """Raise :class:`StoreError` unless the SQLite file exists and holds saftale's facts.
+
+    The check opens the file read-only through SQLite itself (never with ``open``: see
+    :func:`_open_sqlite`), so that it creates nothing.
+    """
+    path = store.env["SQLITE_DBNAME"]
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if not file.exists():
+        raise StoreMissing(
+            f"{store.display}: no store there (no such file); `saftale import` creates one"
+        )
+    if not file.is_file():
+        raise StoreError(f"{store.display}: {path!r} is not a file")
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            listed = conn.execute("select name from sqlite_master where type = 'table'")
+            tables = {name for (name,) in listed}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"cannot open the store {store.display}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{store.display}: not an SQLite database ({exc})") from None
+    if not tables:
+        raise StoreMissing(f"{store.display}: no store there (the file holds no tables)")
+    if _SQLITE_EVENTS not in tables:
+        what = "a file of views" if "saftale_view_tracking" in tables else "another database"
+        raise StoreError(
+            f"{store.display}: not a saftale store: it has no table {_SQLITE_EVENTS} "
+            f"(it looks like {what})"
+        )
+
+
+_SQLITE_EVENTS = "stored_events"
+"""eventsourcing's table of events in an SQLite store."""
+_PG_EVENTS = EventStoreApp.name + "_events"
+"""eventsourcing's table of events in a PostgreSQL store: the application's name, then _events."""
 
 
 def _hex(originator_id: UUID | str) -> str:

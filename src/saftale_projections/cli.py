@@ -30,7 +30,7 @@ import click
 
 from saftale_core import Saftale, SaftaleError
 from saftale_core.dates import Period
-from saftale_core.errors import RuleViolation, StoreError
+from saftale_core.errors import RuleViolation, StoreError, StoreMissing
 from saftale_core.facts import Recorded
 from saftale_core.registry import Registry
 from saftale_core.serialization import fact_to_dict
@@ -104,10 +104,21 @@ class Settings:
     registry: Path | None
     user: str | None
 
-    def open(self) -> Saftale:
+    def open(self, *, create: bool = False, missing_is_empty: bool = False) -> Saftale:
+        """The store; only ``create`` makes one where there is none. A command that only
+        reads refuses a missing store (a mistyped path) instead of answering with an
+        empty one; ``missing_is_empty`` checks against an empty history in memory."""
         try:
             registry = Registry.from_path(self.registry) if self.registry else None
-            return Saftale.open(self.db, registry=registry, recorded_by=self.user)
+            try:
+                return Saftale.open(
+                    self.db, registry=registry, recorded_by=self.user, create=create
+                )
+            except StoreMissing as exc:
+                if not missing_is_empty:
+                    raise
+                click.echo(f"saftale: {exc}: checking against an empty history", err=True)
+                return Saftale.open(":memory:", registry=registry, recorded_by=self.user)
         except SaftaleError as exc:
             raise Usage(str(exc)) from None
 
@@ -176,6 +187,9 @@ def main(
 ) -> None:
     """Keep and question the history of a health agreement (sundhedsaftale).
 
+    Only `import` creates a store; the other commands refuse one that is not there
+    (a mistyped path), and `import --dry-run` checks against an empty history.
+
     Exit codes: 0 ok, 1 refused or tampered with, 2 usage (130 interrupted, 141 the
     reader of the output went away).
     """
@@ -183,8 +197,10 @@ def main(
 
 
 @contextmanager
-def _store(settings: Settings) -> Iterator[Saftale]:
-    app = settings.open()
+def _store(
+    settings: Settings, *, create: bool = False, missing_is_empty: bool = False
+) -> Iterator[Saftale]:
+    app = settings.open(create=create, missing_is_empty=missing_is_empty)
     try:
         yield app
     except RuleViolation as exc:
@@ -212,10 +228,15 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
     that file is recorded (exit 1).  Lines already recorded are no-ops.
     """
     for name in files:
-        if name != "-" and not Path(name).is_file():
+        if name == "-":
+            continue
+        path = Path(name)
+        if not path.exists():
             raise Usage(f"{name}: no such file")
+        if path.is_dir():
+            raise Usage(f"{name}: is a folder, not a history file")
     refused = False
-    with _store(settings) as app:
+    with _store(settings, create=not dry_run, missing_is_empty=dry_run) as app:
         for name in files:
             refused |= not _import_one(app, name, dry_run=dry_run, quiet=quiet)
     if refused:
