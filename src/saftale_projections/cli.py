@@ -337,16 +337,19 @@ def _moment(_: click.Context, __: click.Parameter, value: str | None) -> dt.date
     return moment
 
 
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
+
+
 def view_options(fn: F) -> F:
     """``--as-of``, ``--known-on`` and ``--format`` for every view."""
-    fn = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help=FORMAT_HELP,
-    )(fn)
+    fn = _format_option(fn)
     fn = click.option(
         "--known-on",
         metavar="TIME",
@@ -617,14 +620,7 @@ def show_deadlines(
 @click.option(
     "--known-on", metavar="TIME", callback=_moment, help="Only what was recorded by then."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@_format_option
 @click.pass_obj
 def audit(
     settings: Settings,
