@@ -126,7 +126,10 @@ class Runner:
             )
         if self._links is None:
             return None
-        kept = cast(LinkedBackend, self.backend).link(name)
+        kept, at = self._kept_link(name, position)
+        if at is None:  # another runner is writing it meanwhile: from this store
+            return None
+        position = at
         if kept is None:
             return "it does not say which store it was built from (made by an earlier saftale)"
         if self._links(position) != kept:
@@ -135,6 +138,21 @@ class Runner:
                 "is not the one it applied there"
             )
         return None
+
+    def _kept_link(self, name: str, position: int) -> tuple[str | None, int | None]:
+        """The link kept with the view's position, and that position (``None`` when other
+        runners kept moving it).
+
+        Position and link are two reads: another runner writing between them would pair
+        one position with a later position's link, and a whole view be reset for it."""
+        linked = cast(LinkedBackend, self.backend)
+        for _ in range(20):
+            kept = linked.link(name)
+            now = self.backend.position(name)
+            if now == position:
+                return kept, position
+            position = now
+        return None, None
 
     def run_once(self, progress: Progress | None = None) -> int:
         """Apply every fact recorded so far; returns how many facts were applied (counted
