@@ -25,6 +25,11 @@ holding a JSON object for everything that is shown but not filtered on.
 Tables with ``temporal=True`` have ``valid_from``/``valid_to`` columns (days in
 decision time; ``valid_to`` is exclusive, ``None`` means "still so") and
 answer ``as_of`` queries.
+
+A table declares the **indexes** its selects need (:class:`Index`): the columns a
+select filters on by equality first, then the columns it orders by, so that a database
+finds the rows and reads them in order without sorting.  Every index costs every write,
+so a table declares only those its queries use.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ __all__ = [
     "Batch",
     "Changes",
     "Column",
+    "Index",
     "LinkedBackend",
     "Page",
     "Projection",
@@ -78,30 +84,98 @@ def version_changed(projection: Projection, stored: int | None) -> VersionChange
 
 @attrs.frozen
 class Column:
+    """A column of a view table.
+
+    ``index=True`` is a shorthand for ``Index((name, *key))`` on the table (the key
+    columns that are not this one): an index for selecting the rows with one value of
+    this column, in the default order (by the key).  Declare an :class:`Index` of the
+    table instead for a select that filters on several columns or orders by others."""
+
     name: str
     type: ColumnType = "text"
     index: bool = False
     nullable: bool = True
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError(f"an index's columns are a tuple of column names, not {value!r}")
+    return tuple(value)
+
+
+@attrs.frozen
+class Index:
+    """A secondary index of a :class:`Table`, serving one kind of select.
+
+    ``columns``: the columns the select filters on by equality, then those it orders by
+    (its ``order_by``, then the rest of the table's key), so the rows are found and read
+    in order without a sort.  ``where_not_null``: index only the rows where these
+    columns hold a value (a partial index; it serves a select that filters on them by
+    equality, and costs nothing for the rows without a value).
+
+    >>> Index(("by", "on_start", "subject", "position"))
+    Index(columns=('by', 'on_start', 'subject', 'position'), where_not_null=())
+    """
+
+    columns: tuple[str, ...] = attrs.field(converter=_names)
+    where_not_null: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+    @columns.validator
+    def _check_columns(self, _: Any, columns: tuple[str, ...]) -> None:
+        if not columns:
+            raise ValueError("an index has at least one column")
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"an index names each column once: {columns}")
+        if any(not isinstance(c, str) for c in columns):
+            raise TypeError(f"an index's columns are column names: {columns}")
+
+
+def _indexes(value: Iterable[Index]) -> tuple[Index, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Table:
-    """A table of a view: its key columns, its other columns, and whether it is temporal."""
+    """A table of a view: its key columns, its other columns, whether it is temporal, and
+    the indexes its selects need besides the key (see :class:`Index`)."""
 
     name: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     temporal: bool = False
+    indexes: tuple[Index, ...] = attrs.field(default=(), converter=_indexes)
+
+    def __attrs_post_init__(self) -> None:
+        names = {c.name for c in self.all_columns}
+        for index in self.indexes:
+            if not isinstance(index, Index):
+                raise TypeError(f"{self.name}: indexes are Index objects, not {index!r}")
+            unknown = [c for c in (*index.columns, *index.where_not_null) if c not in names]
+            if unknown:
+                raise ValueError(
+                    f"{self.name}: an index names columns the table does not have: "
+                    + ", ".join(unknown)
+                )
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
         extra: tuple[Column, ...] = ()
         if self.temporal:
             extra = (
-                Column("valid_from", "date", index=True, nullable=False),
-                Column("valid_to", "date", index=True),
+                Column("valid_from", "date", nullable=False),
+                Column("valid_to", "date"),
             )
         return (*self.columns, *extra)
+
+    @property
+    def all_indexes(self) -> tuple[Index, ...]:
+        """The table's secondary indexes: those it declares, then one for each column
+        with ``index=True`` (see :class:`Column`), each once."""
+        out = list(self.indexes)
+        for column in self.all_columns:
+            if column.index:
+                out.append(Index((column.name, *(k for k in self.key if k != column.name))))
+        return tuple(dict.fromkeys(out))
 
     def column(self, name: str) -> Column:
         for c in self.all_columns:

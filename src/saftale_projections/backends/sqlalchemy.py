@@ -1,11 +1,14 @@
 """Views in SQLite (the embedded default) or PostgreSQL, with SQLAlchemy Core.
 
-Each view table becomes ``v_<name>`` with its key as primary key and an index on
-each indexed column; ``saftale_view_tracking`` holds each projection's position
-and version.  A batch is one transaction: the position is moved first with an
-atomic upsert that refuses a stale position (``INSERT ... ON CONFLICT DO UPDATE
-... WHERE position < :new RETURNING``; a missing row returned means another
-writer got there first), then the row changes are written, puts in bulk.
+Each view table becomes ``v_<name>`` with its key as primary key and the indexes
+the table declares (``Table.all_indexes``), named ``ix_v_<name>__<columns>_<digest>``
+after their definition; ``saftale_view_tracking`` holds each projection's position
+and version.
+
+A batch is one transaction: the position is moved first with an atomic upsert that
+refuses a stale position (``INSERT ... ON CONFLICT DO UPDATE ... WHERE position < :new
+RETURNING``; a missing row returned means another writer got there first), then the
+row changes are written, puts in bulk.
 Core rather than the ORM, and many facts per transaction: the measurements in
 DESIGN.md show this is where the speed is.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import operator
 import threading
 import time
@@ -30,6 +34,7 @@ from saftale_core import StoreError
 from saftale_core.store import hide_password
 from saftale_projections.protocol import (
     Changes,
+    Index,
     Page,
     Projection,
     Row,
@@ -64,6 +69,15 @@ def _engine_url(url: str) -> tuple[str, str | None]:
         scheme = "postgresql+psycopg"
     rest = urllib.parse.urlencode({k: v[0] for k, v in query.items()})
     return urllib.parse.urlunsplit(parts._replace(scheme=scheme, query=rest)), schema
+
+
+def index_name(table: Table, index: Index) -> str:
+    """The name of a table's index in the database: ``ix_v_<table>__<columns>_<digest>``,
+    the digest of the index's definition (so a changed definition is another index),
+    within PostgreSQL's 63 characters."""
+    digest = hashlib.sha256(repr((index.columns, index.where_not_null)).encode()).hexdigest()
+    base = f"ix_v_{table.name}__" + "_".join(index.columns)
+    return f"{base[:54]}_{digest[:8]}"
 
 
 class SQLAlchemyBackend:
@@ -118,6 +132,10 @@ class SQLAlchemyBackend:
         with self.engine.begin() as conn:
             conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN link TEXT"))
 
+    @property
+    def _postgres(self) -> bool:
+        return bool(self.engine.dialect.name == "postgresql")
+
     def _table(self, table: Table) -> sa.Table:
         found = self._tables.get(table.name)
         if found is not None:
@@ -128,12 +146,26 @@ class SQLAlchemyBackend:
                 _TYPES[c.type],
                 primary_key=c.name in table.key,
                 nullable=c.nullable and c.name not in table.key,
-                index=c.index,
             )
             for c in table.all_columns
         ]
         columns.append(sa.Column("doc", sa.JSON, nullable=False))
         found = sa.Table("v_" + table.name, self.metadata, *columns)
+        nullable = {c.name for c in table.all_columns if c.nullable and c.name not in table.key}
+        for index in table.all_indexes:
+            elements = [
+                # a select orders empty values first: so does the index (SQLite: always)
+                found.c[c].nulls_first() if self._postgres and c in nullable else found.c[c]
+                for c in index.columns
+            ]
+            where = (
+                sa.and_(*(found.c[c].is_not(None) for c in index.where_not_null))
+                if index.where_not_null
+                else None
+            )
+            sa.Index(
+                index_name(table, index), *elements, sqlite_where=where, postgresql_where=where
+            )
         self._tables[table.name] = found
         return found
 
@@ -430,9 +462,12 @@ class SQLAlchemyBackend:
             if until is not None:
                 query = query.where(t.c[date_column] <= until)
         order = ordering(table, order_by)
+        nullable = {c.name for c in table.all_columns if c.nullable and c.name not in table.key}
         if after is not None:
-            query = query.where(_beyond([t.c[c] for c in order], after))
-        query = query.order_by(*(t.c[c].nulls_first() for c in order)).limit(limit + 1)
+            query = query.where(_after(t, order, after, where or {}, nullable))
+        query = query.order_by(
+            *(t.c[c].nulls_first() if c in nullable else t.c[c] for c in order)
+        ).limit(limit + 1)
         try:
             with self.engine.connect() as conn:
                 rows = [dict(r._mapping) for r in conn.execute(query)]
@@ -497,6 +532,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
 
 def _eq(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
+
+
+def _after(
+    t: sa.Table,
+    order: Sequence[str],
+    after: tuple[Any, ...],
+    where: Mapping[str, Any],
+    nullable: set[str],
+) -> Any:
+    """The rows after the cursor ``after`` in the order of the columns ``order``, as a
+    condition an index in that order can seek to.
+
+    A column that ``where`` holds at the cursor's value is left out (every row selected
+    has that value).  Columns that are never empty are compared as one row value,
+    ``(a, b, c) > (x, y, z)``, which SQLite and PostgreSQL both answer by seeking in an
+    index on ``(a, b, c)``; with an empty value or a column that may be empty, the
+    NULL-safe comparison column by column (:func:`_beyond`), after a row value
+    ``>=`` on the leading columns that are never empty, to seek with."""
+    pairs = [
+        (c, v) for c, v in zip(order, after, strict=True) if not (c in where and where[c] == v)
+    ]
+    if not pairs:  # the cursor's row is the only one with its key: nothing is after it
+        return sa.false()
+    firm = 0
+    while firm < len(pairs) and pairs[firm][0] not in nullable and pairs[firm][1] is not None:
+        firm += 1
+    columns = [t.c[c] for c, _ in pairs]
+    values = tuple(v for _, v in pairs)
+    if firm == len(pairs):
+        return _row(columns, values, operator.gt)
+    beyond = _beyond(columns, values)
+    return sa.and_(_row(columns[:firm], values[:firm], operator.ge), beyond) if firm else beyond
+
+
+def _row(columns: list[Any], values: tuple[Any, ...], compare: Callable[[Any, Any], Any]) -> Any:
+    if len(columns) == 1:
+        return compare(columns[0], values[0])
+    return compare(sa.tuple_(*columns), values)
 
 
 def _beyond(columns: list[Any], values: tuple[Any, ...]) -> Any:

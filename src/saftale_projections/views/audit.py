@@ -7,7 +7,7 @@ from typing import Any
 
 from saftale_core import FactCorrected, Recorded, fact_to_dict
 from saftale_core.canonical import ID_KEYS
-from saftale_projections.protocol import Batch, Changes, Column, Table
+from saftale_projections.protocol import Batch, Changes, Column, Index, Table
 
 __all__ = ["AUDIT", "AUDIT_PARTIES", "AuditTrail"]
 
@@ -17,15 +17,23 @@ AUDIT = Table(
     columns=(
         Column("subject", nullable=False),
         Column("position", "int", nullable=False),
-        Column("store_position", "int", index=True, nullable=False),
-        Column("fact_type", index=True, nullable=False),
-        Column("by", index=True, nullable=False),
-        Column("on_start", "date", index=True, nullable=False),
+        Column("store_position", "int", nullable=False),
+        Column("fact_type", nullable=False),
+        Column("by", nullable=False),
+        Column("on_start", "date", nullable=False),
         Column("on_end", "date", nullable=False),
         Column("on_text", nullable=False),
-        Column("recorded_by", index=True, nullable=False),
+        Column("recorded_by", nullable=False),
         Column("recorded_at", nullable=False),
-        Column("corrects", "int", index=True),
+        Column("corrects", "int"),
+    ),
+    indexes=(
+        # a body's decisions, and the trail filtered by body, in the trail's order
+        Index(("by", "on_start", "subject", "position")),
+        # the whole trail, or a period of it, in order (a subject's: by the key)
+        Index(("on_start", "subject", "position")),
+        # the corrections of a fact: only the few rows that correct one
+        Index(("subject", "corrects", "position"), where_not_null=("corrects",)),
     ),
 )
 """One row per recorded fact; a correction's row names the position it ``corrects``
@@ -38,8 +46,10 @@ AUDIT_PARTIES = Table(
         Column("party", nullable=False),
         Column("subject", nullable=False),
         Column("position", "int", nullable=False),
-        Column("on_start", "date", index=True, nullable=False),
+        Column("on_start", "date", nullable=False),
     ),
+    # the facts naming a party, in the trail's order
+    indexes=(Index(("party", "on_start", "subject", "position")),),
 )
 """Every party a fact names (``by``, clusters, councils, members, parties), for
 filtering the trail by party."""

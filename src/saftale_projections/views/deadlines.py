@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from saftale_core.generation import GenerationState, follow_up
-from saftale_projections.protocol import Batch, Changes, Column, Table
+from saftale_projections.protocol import Batch, Changes, Column, Index, Table
 from saftale_projections.views._runs import SubjectCache, apply_subject_runs
 
 __all__ = ["DEADLINES", "Deadlines"]
@@ -24,11 +24,13 @@ DEADLINES = Table(
     key=("subject", "kind", "key", "valid_from"),
     columns=(
         Column("subject", nullable=False),
-        Column("kind", index=True, nullable=False),
+        Column("kind", nullable=False),
         Column("key", nullable=False),
-        Column("due", "date", index=True, nullable=False),
+        Column("due", "date", nullable=False),
     ),
     temporal=True,
+    # the deadlines open on a day, by due day (the day is checked row by row)
+    indexes=(Index(("due", "subject", "kind", "key", "valid_from")),),
 )
 """``kind``: ``comments``, ``evaluation``, ``follow-up report``, ``midterm status``,
 ``final status``, ``measurement``."""

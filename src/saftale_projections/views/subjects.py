@@ -31,12 +31,12 @@ __all__ = [
 
 SUBJECT_STATE = Table(
     "subject_state",
-    key=("subject", "valid_from"),
+    key=("subject", "valid_from"),  # the key serves the queries: no other index
     columns=(
         Column("subject", nullable=False),
-        Column("kind", index=True, nullable=False),
+        Column("kind", nullable=False),
         Column("title", nullable=False),
-        Column("status", index=True, nullable=False),
+        Column("status", nullable=False),
     ),
     temporal=True,
 )
@@ -44,9 +44,9 @@ SUBJECT_STATE = Table(
 
 AWAITING = Table(
     "awaiting",
-    key=("body", "subject", "fact_type", "valid_from"),
+    key=("body", "subject", "fact_type", "valid_from"),  # and serves a body's inbox
     columns=(
-        Column("body", index=True, nullable=False),
+        Column("body", nullable=False),
         Column("subject", nullable=False),
         Column("fact_type", nullable=False),
     ),
@@ -57,9 +57,9 @@ that may come at any time (a withdrawal, content of a generation) await no one."
 
 CLUSTER_SUBJECTS = Table(
     "cluster_subject",
-    key=("cluster", "subject", "role", "valid_from"),
+    key=("cluster", "subject", "role", "valid_from"),  # and serves a cluster's list
     columns=(
-        Column("cluster", index=True, nullable=False),
+        Column("cluster", nullable=False),
         Column("subject", nullable=False),
         Column("role", nullable=False),
     ),
@@ -70,9 +70,9 @@ CLUSTER_SUBJECTS = Table(
 
 FOCUS_SUBJECTS = Table(
     "focus_subject",
-    key=("focus_area", "subject", "valid_from"),
+    key=("focus_area", "subject", "valid_from"),  # and serves a focus area's list
     columns=(
-        Column("focus_area", index=True, nullable=False),
+        Column("focus_area", nullable=False),
         Column("subject", nullable=False),
         Column("kind", nullable=False),
         Column("status", nullable=False),
@@ -84,9 +84,9 @@ FOCUS_SUBJECTS = Table(
 
 FOCUS_INDICATORS = Table(
     "focus_indicator",
-    key=("focus_area", "indicator", "valid_from"),
+    key=("focus_area", "indicator", "valid_from"),  # and serves an area's list
     columns=(
-        Column("focus_area", index=True, nullable=False),
+        Column("focus_area", nullable=False),
         Column("indicator", nullable=False),
         Column("goal", nullable=False),
         Column("subject", nullable=False),
