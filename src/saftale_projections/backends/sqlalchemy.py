@@ -3,7 +3,10 @@
 Each view table becomes ``v_<name>`` with its key as primary key and the indexes
 the table declares (``Table.all_indexes``), named ``ix_v_<name>__<columns>_<digest>``
 after their definition; ``saftale_view_tracking`` holds each projection's position
-and version.
+and version, and ``saftale_view_schema`` the indexes and layout each table was made
+with, so that :meth:`SQLAlchemyBackend.ensure` brings a table made by other code up to
+date (creating the indexes missing, dropping those no longer declared) without
+rebuilding its rows.
 
 A batch is one transaction: the position is moved first with an atomic upsert that
 refuses a stale position (``INSERT ... ON CONFLICT DO UPDATE ... WHERE position < :new
@@ -71,6 +74,13 @@ def _engine_url(url: str) -> tuple[str, str | None]:
     return urllib.parse.urlunsplit(parts._replace(scheme=scheme, query=rest)), schema
 
 
+LAYOUT = 2
+"""How this backend lays out a view table beyond its columns, kept with each table in
+``saftale_view_schema``.  1 (no row; saftale 0.1): an index per indexed column and on
+``valid_from``/``valid_to``.  2: the indexes the table declares, named by
+:func:`index_name`."""
+
+
 def index_name(table: Table, index: Index) -> str:
     """The name of a table's index in the database: ``ix_v_<table>__<columns>_<digest>``,
     the digest of the index's definition (so a changed definition is another index),
@@ -107,12 +117,24 @@ class SQLAlchemyBackend:
             # the store's chain link of the fact at ``position`` (which store the view is of)
             sa.Column("link", sa.Text, nullable=True),
         )
+        self.schema_table = sa.Table(
+            "saftale_view_schema",
+            self.metadata,
+            sa.Column("view_table", sa.Text, primary_key=True),
+            # the layout and the names of the indexes the table was made with (JSON)
+            sa.Column("definition", sa.Text, nullable=False),
+        )
         self._tables: dict[str, sa.Table] = {}
+        self._made: dict[str, Table] = {}
+        """The definition each of ``_tables`` was described from."""
+        self._current: dict[str, str] = {}
+        """The definitions of the tables this backend has seen up to date."""
         self._local = threading.local()
         """Per writing thread: the rows of the write under way, encoded for SQLite."""
         self._upserts: dict[Table, tuple[str, Callable[[Row], tuple[Any, ...]], str]] = {}
         try:
             _retry_ddl(lambda: self.tracking.create(self.engine, checkfirst=True))
+            _retry_ddl(lambda: self.schema_table.create(self.engine, checkfirst=True))
             _retry_ddl(self._add_link_column)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the views at {self.display}: {_reason(exc)}") from None
@@ -139,7 +161,11 @@ class SQLAlchemyBackend:
     def _table(self, table: Table) -> sa.Table:
         found = self._tables.get(table.name)
         if found is not None:
-            return found
+            made = self._made[table.name]
+            if made is table or made == table:
+                return found
+            # another definition of the table (other indexes, say): describe it anew
+            self.metadata.remove(found)
         columns = [
             sa.Column(
                 c.name,
@@ -167,13 +193,20 @@ class SQLAlchemyBackend:
                 index_name(table, index), *elements, sqlite_where=where, postgresql_where=where
             )
         self._tables[table.name] = found
+        self._made[table.name] = table
         return found
+
+    def _definition(self, table: Table) -> str:
+        """What ``saftale_view_schema`` keeps for a table made by this code."""
+        names = sorted(index_name(table, i) for i in table.all_indexes)
+        return orjson.dumps({"layout": LAYOUT, "indexes": names}).decode()
 
     def ensure(self, projection: Projection) -> bool:
         for table in projection.tables:
             self._table(table)
         try:
             _retry_ddl(lambda: self.metadata.create_all(self.engine, checkfirst=True))
+            _retry_ddl(lambda: self._bring_up_to_date(projection.tables))
             with self.engine.connect() as conn:
                 row = conn.execute(
                     sa.select(self.tracking.c.version).where(
@@ -183,6 +216,66 @@ class SQLAlchemyBackend:
         except SQLAlchemyError as exc:
             raise StoreError(f"views at {self.display}: {_reason(exc)}") from None
         return row is not None and row[0] != projection.version
+
+    def _bring_up_to_date(self, tables: Sequence[Table]) -> None:
+        """Give every table made by other code (an earlier saftale, or a projection
+        whose indexes changed) the indexes this code declares, keeping its rows: the
+        indexes no longer declared are dropped, the missing ones created.
+
+        Only what ``saftale_view_schema`` says decides it, not the indexes found: a
+        rebuild in several processes drops the indexes while it writes, and they must
+        not come back meanwhile."""
+        todo = [t for t in tables if self._current.get(t.name) != self._definition(t)]
+        if not todo:
+            return
+        schema = self.schema_table
+        with self.engine.begin() as conn:
+            if self._postgres:  # one process at a time changes the layout
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LAYOUT_LOCK)))
+            stored = dict(
+                conn.execute(
+                    sa.select(schema.c.view_table, schema.c.definition).where(
+                        schema.c.view_table.in_([t.name for t in todo])
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            for table in todo:
+                definition = self._definition(table)
+                if stored.get(table.name) != definition:
+                    self._lay_out(conn, table)
+                    self._keep_definition(conn, table)
+        for table in todo:
+            self._current[table.name] = self._definition(table)
+
+    def _lay_out(self, conn: sa.Connection, table: Table) -> None:
+        """Change an existing table's indexes to this code's (see
+        :meth:`_bring_up_to_date`)."""
+        t = self._table(table)
+        prepare = self.engine.dialect.identifier_preparer
+        found = {str(i["name"]) for i in sa.inspect(conn).get_indexes(t.name, schema=t.schema)}
+        wanted = {str(i.name) for i in t.indexes}
+        for name in sorted(found - wanted):
+            # only the backend's own (also those of layout 1, ``ix_v_<table>_<column>``)
+            if name.startswith(f"ix_{t.name}_"):
+                qualified = prepare.quote(name)
+                if t.schema:
+                    qualified = f"{prepare.quote_schema(t.schema)}.{qualified}"
+                conn.execute(sa.text(f"DROP INDEX IF EXISTS {qualified}"))
+        for index in sorted(t.indexes, key=lambda i: str(i.name)):
+            if index.name not in found:
+                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+    def _keep_definition(self, conn: sa.Connection, table: Table) -> None:
+        definition = self._definition(table)
+        stmt = self._insert(self.schema_table).values(view_table=table.name, definition=definition)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[self.schema_table.c.view_table],
+                set_={"definition": stmt.excluded.definition},
+            )
+        )
 
     def indexes(self, projection: Projection) -> list[sa.Index]:
         """The secondary indexes of the projection's tables (not their primary keys)."""
@@ -204,6 +297,7 @@ class SQLAlchemyBackend:
                     existing = sa.Table("v_" + table.name, sa.MetaData(schema=self.metadata.schema))
                     existing.drop(conn, checkfirst=True)
                     self._table(table).create(conn, checkfirst=True)
+                    self._keep_definition(conn, table)
                 conn.execute(
                     sa.delete(self.tracking).where(self.tracking.c.projection == projection.name)
                 )
@@ -214,6 +308,8 @@ class SQLAlchemyBackend:
                 )
         except SQLAlchemyError as exc:
             raise StoreError(f"views at {self.display}: {_reason(exc)}") from None
+        for table in projection.tables:
+            self._current[table.name] = self._definition(table)
 
     def position(self, projection: str) -> int:
         try:
@@ -582,6 +678,12 @@ def _beyond(columns: list[Any], values: tuple[Any, ...]) -> Any:
         same = [_eq(c, v) for c, v in zip(columns[:i], values[:i], strict=True)]
         alternatives.append(sa.and_(*same, greater))
     return sa.or_(*alternatives)
+
+
+_LAYOUT_LOCK = int.from_bytes(
+    hashlib.sha256(b"saftale_view_schema").digest()[:8], "big", signed=True
+)
+"""The PostgreSQL advisory lock held while a table's layout changes."""
 
 
 def _retry_ddl(action: Any) -> None:
