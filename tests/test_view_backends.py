@@ -1,15 +1,19 @@
 """Every view backend saftale ships passes the same suite
 (:class:`saftale_projections.testing.BackendSuite`): memory, SQLAlchemy on an SQLite
-file, and SQLAlchemy on PostgreSQL (a schema of its own per test).
+file, and SQLAlchemy on PostgreSQL (a schema of its own per test), also in a database
+whose collation is Danish.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -68,6 +72,59 @@ class TestPostgresBackend(BackendSuite):
         pg.drop_database(self.urls.pop(id(backend)))
 
 
+@pytest.fixture(scope="module")
+def danish_database() -> Iterator[str]:
+    """A database whose collation is Danish (ICU ``da-DK``: "aa" sorts as å, after z;
+    upper case before lower; spaces and hyphens count little), dropped at the end."""
+    pg.require()
+    name = f"saftale_test_da_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = pg.SERVER.rstrip("/")
+    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
+        try:
+            conn.execute(
+                f'CREATE DATABASE "{name}" TEMPLATE template0 '
+                "LOCALE_PROVIDER icu ICU_LOCALE 'da-DK'"
+            )
+        except psycopg.Error as exc:
+            why = f"cannot make a database with a Danish collation: {str(exc).strip()}"
+            if pg.in_ci():
+                pytest.fail(why, pytrace=False)
+            pytest.skip(why)
+    try:
+        yield f"{server}/{name}"
+    finally:
+        pg.drop_database(f"{server}/{name}")
+
+
+class TestPostgresDanishBackend(TestPostgresBackend):
+    """The suite on PostgreSQL in a database whose collation is Danish, not the code-point
+    order of the memory backend and SQLite (the test server's own is ``C.UTF-8``, which
+    orders as they do): the backend orders text by code point all the same."""
+
+    @pytest.fixture(autouse=True)
+    def _server(self, danish_database: str) -> None:
+        self.database = danish_database
+        self.urls = {}
+
+    def make_backend(self) -> SQLAlchemyBackend:
+        schema = "s_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.database, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{self.database}?schema={schema}"
+        backend = SQLAlchemyBackend(url)
+        self.urls[id(backend)] = url
+        return backend
+
+    def test_the_database_orders_text_otherwise(self) -> None:
+        """The database's own order is not the code-point order (else the suite here
+        would show nothing the other PostgreSQL suite does not)."""
+        with psycopg.connect(self.database) as conn:
+            rows = conn.execute(
+                "SELECT x FROM (VALUES ('aa'), ('ab'), ('Aa'), ('z')) AS v(x) ORDER BY x"
+            ).fetchall()
+        assert [x for (x,) in rows] != sorted(["aa", "ab", "Aa", "z"])
+
+
 def test_a_views_url_password_never_shows_in_errors() -> None:
     from saftale_core import StoreError
     from saftale_projections import SQLAlchemyBackend
@@ -100,11 +157,15 @@ SQLAlchemy (``ix_v_<table>_<column>``), and none in ``saftale_view_schema``."""
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def views_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty views location: an SQLite file, or a PostgreSQL schema."""
+    """An empty views location: an SQLite file, or a schema in the Danish database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'views.db'}"
         return
-    url = pg.create_database()
+    danish_database: str = request.getfixturevalue("danish_database")
+    schema = "s_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(danish_database, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{danish_database}?schema={schema}"
     yield url
     pg.drop_database(url)
 
@@ -140,6 +201,13 @@ def _age_to_layout_1(backend: SQLAlchemyBackend) -> None:
                     conn.execute(sa.text(f"DROP INDEX {qualified}"))
                 for column in LAYOUT_1[table.name]:
                     sa.Index(f"ix_{t.name}_{column}", t.c[column]).create(conn)
+                if backend.engine.dialect.name == "postgresql":
+                    texts = [c.name for c in table.all_columns if c.type == "text"]
+                    changes = ", ".join(
+                        f'ALTER COLUMN {prepare.quote(c)} TYPE text COLLATE "default"'
+                        for c in texts
+                    )
+                    conn.execute(sa.text(f"ALTER TABLE {prepare.format_table(t)} {changes}"))
         audit = backend._table(AUDIT)
         sa.Index("mine_by_recorder", audit.c.recorded_by, audit.c.recorded_at).create(conn)
         conn.execute(sa.delete(backend.schema_table))
@@ -148,10 +216,10 @@ def _age_to_layout_1(backend: SQLAlchemyBackend) -> None:
 def test_views_made_by_earlier_code_get_this_code_s_indexes_and_keep_their_rows(
     views_url: str,
 ) -> None:
-    """A views database made by saftale 0.1 (an index per indexed column) is brought to
-    this code's layout when a runner starts, without building the views again: the
-    indexes no longer declared are dropped, the declared ones made, a user's own index
-    kept."""
+    """A views database made by saftale 0.1 (an index per indexed column, text in the
+    database's collation) is brought to this code's layout when a runner starts, without
+    building the views again: the indexes no longer declared are dropped, the declared
+    ones made, text put in code-point order, a user's own index kept."""
     store = Saftale.open(":memory:", recorded_by="test", clock=Clock())
     for name in ("history.jsonl", "development-tasks.jsonl", "generation-2019-2023.jsonl"):
         assert not store.import_history(EXAMPLES / name).refusals
@@ -172,7 +240,7 @@ def test_views_made_by_earlier_code_get_this_code_s_indexes_and_keep_their_rows(
             declared = {index_name(table, i) for i in table.all_indexes}
             mine = {"mine_by_recorder"} if table.name == "audit" else set()
             assert _indexes(backend, f"v_{table.name}") == declared | mine, table.name
-    assert _rows(backend) == rows
+    assert _rows(backend) == rows  # in key order by code point, on PostgreSQL too
     assert runner.run_once() == 0
     backend.close()
     store.close()

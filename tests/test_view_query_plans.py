@@ -356,7 +356,8 @@ def test_postgres_plans_use_the_index_meant_and_do_not_sort(
 ) -> None:
     """The views of the examples are small, so PostgreSQL would rather read a table
     whole; with that (and sorting, where the plan is not to sort) made dear, what is
-    left shows that the index serves the filter and the order."""
+    left shows that the index serves the filter and the order, with text columns in
+    collation "C" as the selects compare them."""
     backend, data, statements = postgres_views
     caught = statements.of(lambda: case.ask(Views(backend), data), case.page)
     plans = []

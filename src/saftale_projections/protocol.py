@@ -29,7 +29,8 @@ answer ``as_of`` queries.
 A table declares the **indexes** its selects need (:class:`Index`): the columns a
 select filters on by equality first, then the columns it orders by, so that a database
 finds the rows and reads them in order without sorting.  Every index costs every write,
-so a table declares only those its queries use.
+so a table declares only those its queries use.  Text is ordered by code point, in every
+backend (on PostgreSQL, whatever the database's collation).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ after their definition; ``saftale_view_tracking`` holds each projection's positi
 and version, and ``saftale_view_schema`` the indexes and layout each table was made
 with, so that :meth:`SQLAlchemyBackend.ensure` brings a table made by other code up to
 date (creating the indexes missing, dropping those no longer declared) without
-rebuilding its rows.
+rebuilding its rows.  On PostgreSQL, text columns have the collation ``"C"``: text is
+ordered and compared by code point whatever the database's collation, as on SQLite
+and in memory, and the indexes on it still serve the selects.
 
 A batch is one transaction: the position is moved first with an atomic upsert that
 refuses a stale position (``INSERT ... ON CONFLICT DO UPDATE ... WHERE position < :new
@@ -77,8 +79,9 @@ def _engine_url(url: str) -> tuple[str, str | None]:
 LAYOUT = 2
 """How this backend lays out a view table beyond its columns, kept with each table in
 ``saftale_view_schema``.  1 (no row; saftale 0.1): an index per indexed column and on
-``valid_from``/``valid_to``.  2: the indexes the table declares, named by
-:func:`index_name`."""
+``valid_from``/``valid_to``, text in the database's collation.  2: the indexes the
+table declares, named by :func:`index_name`; text columns in collation ``"C"`` on
+PostgreSQL."""
 
 
 def index_name(table: Table, index: Index) -> str:
@@ -166,10 +169,12 @@ class SQLAlchemyBackend:
                 return found
             # another definition of the table (other indexes, say): describe it anew
             self.metadata.remove(found)
+        # code-point order on PostgreSQL too (SQLite's own order is by code point)
+        text = sa.Text(collation="C") if self._postgres else sa.Text()
         columns = [
             sa.Column(
                 c.name,
-                _TYPES[c.type],
+                text if c.type == "text" else _TYPES[c.type],
                 primary_key=c.name in table.key,
                 nullable=c.nullable and c.name not in table.key,
             )
@@ -219,8 +224,8 @@ class SQLAlchemyBackend:
 
     def _bring_up_to_date(self, tables: Sequence[Table]) -> None:
         """Give every table made by other code (an earlier saftale, or a projection
-        whose indexes changed) the indexes this code declares, keeping its rows: the
-        indexes no longer declared are dropped, the missing ones created.
+        whose indexes changed) the indexes and collation this code declares, keeping its
+        rows: the indexes no longer declared are dropped, the missing ones created.
 
         Only what ``saftale_view_schema`` says decides it, not the indexes found: a
         rebuild in several processes drops the indexes while it writes, and they must
@@ -250,7 +255,7 @@ class SQLAlchemyBackend:
             self._current[table.name] = self._definition(table)
 
     def _lay_out(self, conn: sa.Connection, table: Table) -> None:
-        """Change an existing table's indexes to this code's (see
+        """Change an existing table's indexes and collation to this code's (see
         :meth:`_bring_up_to_date`)."""
         t = self._table(table)
         prepare = self.engine.dialect.identifier_preparer
@@ -263,6 +268,23 @@ class SQLAlchemyBackend:
                 if t.schema:
                     qualified = f"{prepare.quote_schema(t.schema)}.{qualified}"
                 conn.execute(sa.text(f"DROP INDEX IF EXISTS {qualified}"))
+        if self._postgres:
+            texts = [c.name for c in table.all_columns if c.type == "text"]
+            other = conn.execute(
+                sa.text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = coalesce(:schema, current_schema()) "
+                    "AND table_name = :name AND data_type = 'text' "
+                    "AND coalesce(collation_name, '') <> 'C'"
+                ),
+                {"schema": t.schema, "name": t.name},
+            ).scalars()
+            alter = [c for c in other if c in texts]
+            if alter:
+                changes = ", ".join(
+                    f'ALTER COLUMN {prepare.quote(c)} TYPE text COLLATE "C"' for c in alter
+                )
+                conn.execute(sa.text(f"ALTER TABLE {prepare.format_table(t)} {changes}"))
         for index in sorted(t.indexes, key=lambda i: str(i.name)):
             if index.name not in found:
                 conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
