@@ -335,8 +335,10 @@ class ViewBackend(Protocol):
     :class:`saftale_projections.testing.BackendSuite`."""
 
     def ensure(self, projection: Projection) -> bool:
-        """Create the projection's tables if needed.  Returns True when the stored
-        version differs from the projection's (the view must be rebuilt)."""
+        """Create the projection's tables if needed, with the indexes they declare
+        (``Table.all_indexes``; a backend may go without, or bring the indexes of
+        tables made by other code up to date).  Returns True when the stored version
+        differs from the projection's (the view must be rebuilt)."""
 
     def reset(self, projection: Projection) -> None:
         """Drop the projection's rows and position (before a rebuild)."""
