@@ -496,6 +496,7 @@ AGREEMENT: Process[AgreementState] = Process(
             follows=_follows_kommissorium,
             candidates=_practice,
             summary="PPU agrees the tasks of general practice (needed before implementation)",
+            seed="003 (Implementering og opfølgning)",
         ),
         Step(
             f.EconomicConsequencesClarified,
@@ -507,6 +508,7 @@ AGREEMENT: Process[AgreementState] = Process(
             follows=_follows_kommissorium,
             candidates=_economy,
             summary="SAS clarifies the economic consequences (needed before SSG approval)",
+            seed="003 (Principper: Økonomi)",
         ),
         *approval.shared_steps(
             what="the agreement",
@@ -536,6 +538,7 @@ AGREEMENT: Process[AgreementState] = Process(
             WITHDRAWN,
             follows=_follows_last,
             summary="SSG or SKU withdraws the agreement; nothing follows",
+            seed="DOMAIN.md (Process 1: not in seed 002)",
         ),
     ],
     start=start,
@@ -544,5 +547,6 @@ AGREEMENT: Process[AgreementState] = Process(
     closed_status=WITHDRAWN,
     canonical=canonical_ids,
     delivery_of=_delivery_of,
+    seed="002 (samarbejdsaftaler)",
 )
 """Process 1 as data: the single source of its rules, docs and diagram."""

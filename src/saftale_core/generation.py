@@ -619,11 +619,21 @@ ANYONE = Who("any body or party of the registry", kinds=tuple(Kind))
 SSG_OR_SKU = Who("SSG or SKU", roles=(Role.STEERING_GROUP, Role.COORDINATION_COMMITTEE))
 SKU_OR_SAS = Who("SKU or SAS", roles=(Role.COORDINATION_COMMITTEE, Role.SECRETARIAT))
 _OPEN = ANY
+_CONTENT_SEED = "003 (visioner, indsatsområder, målsætninger, indikatorer, principper)"
+_FOLLOW_UP_SEED = "003 (Implementering og opfølgning)"
 
 
 def _content(fact: type[Fact], summary: str, guard: Any = None) -> Step[Any, Any]:
     return Step(
-        fact, "—", SSG_OR_SKU, _OPEN, None, guard=guard, follows=_content_follows, summary=summary
+        fact,
+        "—",
+        SSG_OR_SKU,
+        _OPEN,
+        None,
+        guard=guard,
+        follows=_content_follows,
+        summary=summary,
+        seed=_CONTENT_SEED,
     )
 
 
@@ -737,6 +747,7 @@ GENERATION: Process[GenerationState] = Process(
             guard=_guard_measured,
             follows=_content_follows,
             summary="a measurement of an indicator for a period",
+            seed=_FOLLOW_UP_SEED,
         ),
         Step(
             FollowUpReportSent,
@@ -746,6 +757,7 @@ GENERATION: Process[GenerationState] = Process(
             None,
             follows=_follows_in_force,
             summary="SKU's half-yearly follow-up, sent to the councils",
+            seed=_FOLLOW_UP_SEED,
         ),
         Step(
             StatusReportSent,
@@ -755,6 +767,7 @@ GENERATION: Process[GenerationState] = Process(
             None,
             follows=_follows_in_force,
             summary="the mid-term or final status, sent to Sundhedsstyrelsen",
+            seed=_FOLLOW_UP_SEED,
         ),
     ],
     start=start,
@@ -762,6 +775,7 @@ GENERATION: Process[GenerationState] = Process(
     statuses=STATUSES,
     closed_status="",
     canonical=canonical_ids,
+    seed="000/001 (tids- og procesplan)",
     transitions=[
         (a, b, f"VersionApproved ({v.value}, {who})") for (a, v, who), b in VERSION_STEPS.items()
     ],

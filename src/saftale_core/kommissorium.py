@@ -117,5 +117,6 @@ KOMMISSORIUM: Process[KommissoriumState] = Process(
     statuses={"recorded": "recorded"},
     closed_status="",
     canonical=canonical_ids,
+    seed="004 (kommissorium)",
 )
 """Kommissorier as documents: one initiating fact, corrected like any other."""

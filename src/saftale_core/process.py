@@ -158,6 +158,8 @@ class Step(Generic[S, F]):
     ``out-of-order`` (e.g. implementation before approval)."""
     candidates: Candidates | None = None
     summary: str = ""
+    seed: str = ""
+    """The seed passage the step comes from, when it is not its process's (``Process.seed``)."""
 
 
 @attrs.frozen
@@ -196,9 +198,12 @@ class Process(Generic[S]):
         delivery_of: Callable[[S], str | None] = lambda s: None,
         initial_statuses: Sequence[str] = (),
         transitions: Sequence[tuple[str, str, str]] = (),
+        seed: str = "",
     ) -> None:
         self.kind = kind
         self.title = title
+        self.seed = seed
+        """The seed passage the process table comes from (a step may name its own)."""
         self.initiated_by = initiated_by
         self.steps: Mapping[str, Step[S, Any]] = {s.fact.TYPE: s for s in steps}
         self.start = start

@@ -599,6 +599,7 @@ TASK: Process[TaskState] = Process(
             WITHDRAWN,
             follows=_follows_last,
             summary="SSG or SKU stops the task; nothing follows",
+            seed="DOMAIN.md (as for agreements: not in seed 002)",
         ),
     ],
     start=start,
@@ -607,5 +608,6 @@ TASK: Process[TaskState] = Process(
     closed_status=WITHDRAWN,
     canonical=canonical_ids,
     initial_statuses=(INITIATED, OWN_INITIATIVE),
+    seed="002 (udviklingsopgaver)",
 )
 """Process 2 as data: the single source of its rules, docs and diagram."""
