@@ -15,6 +15,7 @@ from saftale_core.application import (
     Saftale,
     TaskReport,
 )
+from saftale_core.authority import Authority, NoAuthority, authority_of
 from saftale_core.dates import Period
 from saftale_core.errors import (
     ConcurrencyConflict,
@@ -93,6 +94,7 @@ __all__ = [
     "ApprovedBySKU",
     "ApprovedBySSG",
     "AssignmentBriefSet",
+    "Authority",
     "ClusterAssigned",
     "ClusterOffered",
     "ClusterResponded",
@@ -121,6 +123,7 @@ __all__ = [
     "KommissoriumApproved",
     "Level",
     "NextStep",
+    "NoAuthority",
     "Obligation",
     "Origin",
     "Period",
@@ -152,6 +155,7 @@ __all__ = [
     "TaskState",
     "UnknownId",
     "WorkingGroupEstablished",
+    "authority_of",
     "fact_from_dict",
     "fact_to_dict",
     "subject_id",
