@@ -1,5 +1,6 @@
 """Under which authority a fact was recorded: :func:`saftale_core.authority_of` reads the
-process tables the rules are enforced with."""
+process tables the rules are enforced with, and the audit trail shows it for every fact,
+on every backend."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from saftale_core import (
     ApprovedByCouncil,
+    ApprovedBySKU,
     ApprovedBySSG,
     Authority,
     FactCorrected,
@@ -27,6 +29,13 @@ from saftale_core.catalogue import example_lines
 from saftale_core.facts import Fact
 from saftale_core.process import Context, Process
 from saftale_core.subjects import PROCESSES
+from saftale_projections import ALL_VIEWS, Runner, Views
+from tests.support import agreement_path, first, task_path, until
+from tests.test_runner import Env
+from tests.test_runner import env as _env
+
+env = _env
+"""The fixture of tests/test_runner.py: a store and views of each kind."""
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ON = {"subject": "s", "on": "2020-06-03"}
@@ -257,3 +266,51 @@ def test_every_step_of_every_process_names_the_rule_its_refusal_quotes() -> None
             assert f"only {found.rule} may" in refused.detail, (process.kind, step.fact.TYPE)
     # only these are open to any body (a guard then checks who was asked to comment)
     assert open_to_all == {"CommentReceived", "ActivityHeld"}
+
+
+# -- in the audit trail, on every backend ---------------------------------------------------
+
+
+def test_the_audit_shows_the_authority_of_every_fact(env: Env) -> None:
+    store = env.store()
+    agreement = until(agreement_path("a"), "ApprovedBySKU")
+    task = until(task_path("t"), "ApprovedBySKU")
+    store.record_many([*agreement, *task])
+    approval = first(agreement, "ApprovedBySSG")
+    position = agreement.index(approval) + 1
+    redated = attrs.evolve(approval, on=approval.on.end + dt.timedelta(days=1))
+    store.record(
+        FactCorrected(
+            subject="a",
+            on="2023-01-02",
+            by="SAS",
+            corrects=position,
+            reason="r",
+            replacement=redated,
+        )
+    )
+    views = env.views()
+    Runner(store, views, ALL_VIEWS(), batch_size=7).run_once()
+    # SKU approves the task, recorded through another connection to the store: the view
+    # finds the task's process again from the store (ApprovedBySKU is in both processes)
+    other = env.store()
+    sku = first(task_path("t"), "ApprovedBySKU")
+    assert isinstance(sku, ApprovedBySKU)
+    other.record(sku)
+    Runner(other, views, ALL_VIEWS()).run_once()
+
+    answers = Views(views)
+    audit = {(e.subject, e.position): e for e in answers.audit(subject="a", limit=1000).items} | {
+        (e.subject, e.position): e for e in answers.audit(subject="t", limit=1000).items
+    }
+    assert len(audit) == len(agreement) + len(task) + 2
+    for entry in audit.values():
+        kind = "agreement" if entry.subject == "a" else "task"
+        assert entry.authority == authority_of(fact_from_dict(entry.fact), kind), entry
+    ssg = {e.subject: e.authority for e in audit.values() if e.fact_type == "ApprovedBySSG"}
+    assert {s: a.step for s, a in ssg.items() if a is not None} == {"a": "8", "t": "9"}
+    (fix,) = [e for e in audit.values() if e.fact_type == "FactCorrected"]
+    assert fix.authority is not None and fix.authority.code == "correction-invalid"
+    assert fix.authority.replacement == ssg["a"]
+    later = audit["t", len(task) + 1].authority
+    assert later is not None and (later.fact_type, later.step) == ("ApprovedBySKU", "10")

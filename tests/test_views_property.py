@@ -23,11 +23,11 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from saftale_core import Receipt, Registry, RuleViolation, Saftale, fact_to_dict
+from saftale_core import RULES, Receipt, Registry, RuleViolation, Saftale, fact_to_dict
 from saftale_core import facts as f
 from saftale_core.facts import Fact, FactCorrected
 from saftale_core.process import ANY
-from saftale_core.subjects import process_of
+from saftale_core.subjects import PROCESSES, process_of
 from saftale_projections import (
     ALL_VIEWS,
     MemoryBackend,
@@ -176,11 +176,45 @@ def correction(store: Saftale, spec: Correct) -> FactCorrected | None:
 # -- the plain fold -----------------------------------------------------------------------
 
 
+def expected_authority(fact: Fact, kind: str) -> dict[str, Any]:
+    """Under which authority a fact of a subject of this kind was recorded: its step of
+    the process table (the initiating step, or the others by type) and that step's Who."""
+    (process,) = [p for p in PROCESSES.values() if p.kind == kind]
+    if isinstance(fact, FactCorrected):
+        rule = RULES["correction-invalid"]
+        return {
+            "process": process.title,
+            "step": "—",
+            "fact_type": "FactCorrected",
+            "rule": "any body of the registry, on whose behalf the record is corrected "
+            f"(correction-invalid: {rule.sentence.removesuffix('.')})",
+            "code": "correction-invalid",
+            "seed": rule.seed,
+            "replacement": None
+            if fact.replacement is None
+            else expected_authority(fact.replacement, kind),
+        }
+    steps = {s.fact.TYPE: s for s in (*process.steps.values(), process.initiated_by)}
+    step = steps[fact.TYPE]
+    return {
+        "process": process.title,
+        "step": step.number,
+        "fact_type": fact.TYPE,
+        "rule": step.who.text,
+        "code": "not-authorised",
+        "seed": step.seed or process.seed,
+        "replacement": None,
+    }
+
+
 def expected_audit(receipts: list[tuple[int, Receipt]]) -> list[Row]:
+    kinds: dict[str, str] = {}
     rows = []
     for store_position, receipt in receipts:
         rec = receipt.recorded
         fact = rec.fact
+        if rec.position == 1:
+            kinds[fact.subject] = PROCESSES[fact.TYPE].kind
         rows.append(
             {
                 "subject": fact.subject,
@@ -194,7 +228,10 @@ def expected_audit(receipts: list[tuple[int, Receipt]]) -> list[Row]:
                 "recorded_by": rec.recorded_by,
                 "recorded_at": rec.timestamp.isoformat(),
                 "corrects": fact.corrects if isinstance(fact, FactCorrected) else None,
-                "doc": fact_to_dict(fact),
+                "doc": {
+                    "fact": fact_to_dict(fact),
+                    "authority": expected_authority(fact, kinds[fact.subject]),
+                },
             }
         )
     return sorted(rows, key=lambda r: (r["subject"], r["position"]))

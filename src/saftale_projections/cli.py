@@ -73,6 +73,7 @@ AUDIT_COLUMNS = (
     "recorded_at",
     "corrects",
     "corrected_by",
+    "authority",
 )
 FORMATS = ("table", "json", "csv")
 FORMAT_HELP = (
@@ -655,6 +656,7 @@ def audit(
                     "recorded_at": e.recorded_at,
                     "corrects": e.corrects,
                     "corrected_by": ",".join(map(str, corrected_by)),
+                    "authority": _plain(e.authority) if fmt == "json" else str(e.authority or ""),
                     **({"fact": e.fact} if fmt == "json" else {}),
                 }
             )

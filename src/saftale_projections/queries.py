@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from saftale_core.authority import Authority
 from saftale_projections.protocol import Row, Table, ViewBackend, ordering
 from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES
 from saftale_projections.views.deadlines import DEADLINES
@@ -98,6 +99,8 @@ class IndicatorEntry:
 
 @attrs.frozen
 class AuditEntry:
+    """A recorded fact as the audit trail shows it."""
+
     subject: str
     position: int
     fact_type: str
@@ -106,7 +109,12 @@ class AuditEntry:
     recorded_by: str
     recorded_at: str
     corrects: int | None
+    """For a correction: the position of the fact it corrects."""
     fact: dict[str, Any]
+    """The fact as in a history file."""
+    authority: Authority | None
+    """Under which authority ``by`` took the step (:func:`saftale_core.authority_of`);
+    ``None`` only for a fact whose step this version of the library no longer has."""
 
 
 @attrs.frozen
@@ -119,6 +127,8 @@ class Deadline:
 
 
 def _audit(row: Row) -> AuditEntry:
+    doc = row["doc"]
+    authority = doc.get("authority")
     return AuditEntry(
         row["subject"],
         row["position"],
@@ -128,7 +138,8 @@ def _audit(row: Row) -> AuditEntry:
         row["recorded_by"],
         row["recorded_at"],
         row["corrects"],
-        row["doc"],
+        doc["fact"],
+        None if authority is None else Authority.from_dict(authority),
     )
 
 

@@ -3,10 +3,17 @@ date, who recorded it and when, and the corrections linked to what they correct.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, cast
 
 from saftale_core import FactCorrected, Recorded, fact_to_dict
+from saftale_core.authority import NoAuthority, authority_of, processes_of
 from saftale_core.canonical import ID_KEYS
+from saftale_core.process import Process
+from saftale_core.subjects import PROCESSES
 from saftale_projections.protocol import Batch, Changes, Column, Index, Table
 
 __all__ = ["AUDIT", "AUDIT_PARTIES", "AuditTrail"]
@@ -37,7 +44,10 @@ AUDIT = Table(
     ),
 )
 """One row per recorded fact; a correction's row names the position it ``corrects``
-(find the corrections of a fact by selecting ``corrects == position``)."""
+(find the corrections of a fact by selecting ``corrects == position``).  The doc holds
+the ``fact`` as in a history file and its ``authority``
+(:meth:`saftale_core.authority.Authority.to_dict`; ``None`` for a fact whose step the
+code no longer has)."""
 
 AUDIT_PARTIES = Table(
     "audit_party",
@@ -85,40 +95,143 @@ def parties_of(record: Recorded) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+class _Processes:
+    """The process of each subject seen lately, per store (bounded: the least recently
+    used are dropped, and read again from the store when needed)."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._by_store: weakref.WeakKeyDictionary[Any, OrderedDict[str, Process[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, store: Any, subject: str) -> Process[Any] | None:
+        with self._lock:
+            kept = self._by_store.get(store)
+            if kept is None:
+                return None
+            found = kept.get(subject)
+            if found is not None:
+                kept.move_to_end(subject)
+            return found
+
+    def put(self, store: Any, subject: str, process: Process[Any]) -> None:
+        with self._lock:
+            kept = self._by_store.get(store)
+            if kept is None:
+                kept = self._by_store[store] = OrderedDict()
+            kept[subject] = process
+            while len(kept) > self.size:
+                kept.popitem(last=False)
+
+
+_processes = _Processes()
+_UNIQUE: dict[str, dict[str, Any] | None] = {}
+"""The stored authority of a fact type that only one process has (neither an initiating
+fact, whose subject's process is kept, nor a correction)."""
+_STEP: dict[tuple[str, str], dict[str, Any] | None] = {}
+"""The stored authority of a step by process kind and fact type (no correction)."""
+
+
 class AuditTrail:
     """Every fact as an auditor reads it."""
 
     per_subject = True
     """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "audit"
-    version = 1
+    version = 2
     tables = (AUDIT, AUDIT_PARTIES)
 
     def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
+        histories: dict[str, list[Recorded]] = {}
+
+        def history(subject: str) -> list[Recorded]:
+            found = histories.get(subject)
+            if found is None:
+                found = histories[subject] = list(store.records(subject))
+            return found
+
+        put = changes.put
         for store_position, record in batch.items:
             fact = record.fact
-            row: dict[str, Any] = {
-                "subject": fact.subject,
-                "position": record.position,
-                "store_position": store_position,
-                "fact_type": fact.TYPE,
-                "by": fact.by,
-                "on_start": fact.on.start,
-                "on_end": fact.on.end,
-                "on_text": fact.on.text,
-                "recorded_by": record.recorded_by,
-                "recorded_at": record.timestamp.isoformat(),
-                "corrects": fact.corrects if isinstance(fact, FactCorrected) else None,
-                "doc": fact_to_dict(fact),
-            }
-            changes.put(AUDIT, row)
+            subject = fact.subject
+            position = record.position
+            on = fact.on
+            recorded = fact_to_dict(fact)
+            recorded_at = record.timestamp.isoformat()
+            correction = fact if isinstance(fact, FactCorrected) else None
+            authority = _UNIQUE.get(fact.TYPE, _UNKNOWN) if correction is None else _UNKNOWN
+            if authority is _UNKNOWN:
+                authority = _authority(store, record, history)
+            put(
+                AUDIT,
+                {
+                    "subject": subject,
+                    "position": position,
+                    "store_position": store_position,
+                    "fact_type": fact.TYPE,
+                    "by": fact.by,
+                    "on_start": on.start,
+                    "on_end": on.end,
+                    "on_text": on.text,
+                    "recorded_by": record.recorded_by,
+                    "recorded_at": recorded_at,
+                    "corrects": None if correction is None else correction.corrects,
+                    "doc": {"fact": recorded, "authority": authority},
+                },
+            )
             for party in parties_of(record):
-                changes.put(
+                put(
                     AUDIT_PARTIES,
                     {
                         "party": party,
-                        "subject": fact.subject,
-                        "position": record.position,
-                        "on_start": fact.on.start,
+                        "subject": subject,
+                        "position": position,
+                        "on_start": on.start,
                     },
                 )
+
+
+_UNKNOWN: Any = object()
+
+
+def _authority(
+    store: Any, record: Recorded, history: Callable[[str], list[Recorded]]
+) -> dict[str, Any] | None:
+    """The stored authority of a recorded fact (``None``: its step is not in the code)."""
+    fact = record.fact
+    subject = fact.subject
+    only = processes_of(fact.TYPE)
+    process: Process[Any] | None
+    if fact.INITIATES:
+        process = PROCESSES.get(fact.TYPE)
+        if process is not None:
+            _processes.put(store, subject, process)
+    elif len(only) == 1:
+        process = only[0]
+    else:
+        process = _processes.get(store, subject)
+        if process is None:
+            facts = history(subject)
+            process = PROCESSES.get(facts[0].fact.TYPE) if facts else None
+            if process is not None:
+                _processes.put(store, subject, process)
+    if process is None:
+        return None
+    if isinstance(fact, FactCorrected):
+        try:
+            return authority_of(fact, process).to_dict()
+        except NoAuthority:
+            return None
+    key = (process.kind, fact.TYPE)
+    found = _STEP.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        try:
+            found = authority_of(fact, process).to_dict()
+        except NoAuthority:
+            found = None
+        _STEP[key] = found
+        if len(only) == 1 and not fact.INITIATES:  # (an initiating fact names its process)
+            _UNIQUE[fact.TYPE] = found
+    return cast(dict[str, Any] | None, found)
