@@ -193,6 +193,8 @@ def _age_to_layout_1(backend: SQLAlchemyBackend) -> None:
     with backend.engine.begin() as conn:
         for p in ALL_VIEWS():
             for table in p.tables:
+                if table.name not in LAYOUT_1:  # a table saftale 0.1 did not have
+                    continue
                 t = backend._table(table)
                 for name in _indexes(backend, t.name):
                     qualified = prepare.quote(name)

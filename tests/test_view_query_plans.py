@@ -28,7 +28,7 @@ from saftale_core import Saftale
 from saftale_projections import ALL_VIEWS, Runner, SQLAlchemyBackend, Views
 from saftale_projections.backends.sqlalchemy import index_name
 from saftale_projections.protocol import Index, Table
-from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES
+from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.deadlines import DEADLINES
 from saftale_projections.views.subjects import (
     AWAITING,
@@ -48,6 +48,7 @@ KEY = None
 
 
 BY_BODY = Index(("by", "on_start", "subject", "position"))
+BY_DECIDER = Index(("body", "on_start", "subject", "position"))
 BY_PERIOD = Index(("on_start", "subject", "position"))
 CORRECTIONS = Index(("subject", "corrects", "position"), where_not_null=("corrects",))
 BY_PARTY = Index(("party", "on_start", "subject", "position"))
@@ -106,13 +107,20 @@ CASES = [
         "decisions in a period",
         "decisions",
         lambda v, _: v.decisions("SSG", since=D(2019, 1, 1), until=D(2020, 12, 31)),
-        {AUDIT.name: (BY_BODY,)},
+        {DECISIONS.name: (BY_DECIDER,)},
     ),
     Case(
         "decisions, next page",
         "decisions",
         paged(Views.decisions, body="SSG"),
-        {AUDIT.name: (BY_BODY,)},
+        {DECISIONS.name: (BY_DECIDER,)},
+        page=2,
+    ),
+    Case(
+        "decisions with the retracted, next page",
+        "decisions",
+        paged(Views.decisions, body="byraad:horsens", include_retracted=True),
+        {DECISIONS.name: (BY_DECIDER,)},
         page=2,
     ),
     Case(
@@ -224,6 +232,7 @@ TABLES = {
         AUDIT,
         AUDIT_PARTIES,
         AWAITING,
+        DECISIONS,
         CLUSTER_SUBJECTS,
         DEADLINES,
         FOCUS_INDICATORS,

@@ -38,7 +38,7 @@ from saftale_projections import (
 )
 from saftale_projections.protocol import Row
 from saftale_projections.testing import select_all
-from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES
+from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.subjects import AWAITING, FOCUS_SUBJECTS, SUBJECT_STATE
 from tests import pg
 from tests.support import Clock, agreement_path, task_path
@@ -132,7 +132,7 @@ def histories(draw: st.DrawFn) -> History:
                 Correct(
                     subject=draw(st.sampled_from(names)),
                     target=draw(st.integers(-4, 4)),
-                    how=draw(st.sampled_from(["retract", "reject", "retitle", "redate"])),
+                    how=draw(st.sampled_from(["retract", "reject", "retitle", "redate", "rebody"])),
                 )
             )
     run_after = draw(st.sets(st.integers(0, len(steps) - 1), max_size=8))
@@ -161,6 +161,11 @@ def correction(store: Saftale, spec: Correct) -> FactCorrected | None:
         replacement = attrs.evolve(fact, **retitled)
     elif spec.how == "redate":
         replacement = attrs.evolve(fact, on=fact.on.end.isoformat())
+    elif spec.how == "rebody" and isinstance(fact, f.ApprovedByCouncil | f.RejectedByCouncil):
+        # recorded as one council's decision, taken by another's (the rules may refuse it)
+        replacement = attrs.evolve(fact, by=COUNCILS[(COUNCILS.index(fact.by) + 1) % len(COUNCILS)])
+    elif spec.how == "rebody" and isinstance(fact, f.AgreementInitiated):
+        replacement = attrs.evolve(fact, by="SKU" if fact.by == "SSG" else "SSG")
     elif spec.how != "retract":
         return None
     return FactCorrected(
@@ -235,6 +240,48 @@ def expected_audit(receipts: list[tuple[int, Receipt]]) -> list[Row]:
             }
         )
     return sorted(rows, key=lambda r: (r["subject"], r["position"]))
+
+
+def expected_decisions(receipts: list[tuple[int, Receipt]]) -> list[Row]:
+    """Each body's decision log: every fact that is not a correction, in the log of every
+    body it was recorded as taken by (first, or in a correction's replacement), with the
+    state its latest correction left it in."""
+    records = [receipt.recorded for _, receipt in receipts]
+    corrections = [(r, r.fact) for r in records if isinstance(r.fact, FactCorrected)]
+    rows = []
+    for rec in records:
+        if isinstance(rec.fact, FactCorrected):
+            continue
+        fixes = [
+            (r, c)
+            for r, c in corrections
+            if c.subject == rec.fact.subject and c.corrects == rec.position
+        ]
+        in_force = fixes[-1][1].replacement if fixes else rec.fact
+        named = [rec.fact, *(c.replacement for _, c in fixes if c.replacement is not None)]
+        for body in dict.fromkeys(v.by for v in named):
+            mine = in_force if in_force is not None and in_force.by == body else None
+            shown = mine or [v for v in named if v.by == body][-1]
+            doc: dict[str, Any] = {"fact": None if in_force is None else fact_to_dict(in_force)}
+            if fixes:
+                doc["recorded"] = fact_to_dict(rec.fact)
+            doc |= {"recorded_by": rec.recorded_by, "recorded_at": rec.timestamp.isoformat()}
+            state = "stands" if not fixes else "retracted" if in_force is None else "replaced"
+            rows.append(
+                {
+                    "body": body,
+                    "subject": rec.fact.subject,
+                    "position": rec.position,
+                    "fact_type": shown.TYPE,
+                    "on_start": shown.on.start,
+                    "on_text": shown.on.text,
+                    "state": state,
+                    "in_force": mine is not None,
+                    "corrected_by": fixes[-1][0].position if fixes else None,
+                    "doc": doc,
+                }
+            )
+    return sorted(rows, key=lambda r: (r["body"], r["subject"], r["position"]))
 
 
 def expected_parties(receipts: list[tuple[int, Receipt]]) -> set[tuple[str, str, int]]:
@@ -353,6 +400,7 @@ def test_views_equal_a_plain_fold_on_every_backend(
 
     # every view equals the plain fold
     assert select_all(incremental, AUDIT) == expected_audit(receipts)
+    assert select_all(incremental, DECISIONS) == expected_decisions(receipts)
     parties = {
         (r["party"], r["subject"], r["position"]) for r in select_all(incremental, AUDIT_PARTIES)
     }

@@ -38,9 +38,9 @@ from saftale_core.store import DEFAULT_URL, default_url
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
 from saftale_projections.queries import (
-    AuditEntry,
     ClusterEntry,
     Deadline,
+    DecisionEntry,
     FocusEntry,
     InboxItem,
     IndicatorEntry,
@@ -521,6 +521,12 @@ def show_inbox(
 @click.argument("body")
 @click.option("--since", callback=_day, metavar="DAY", help="Decided on or after this day.")
 @click.option("--until", callback=_day, metavar="DAY", help="Decided on or before this day.")
+@click.option(
+    "--include-retracted",
+    is_flag=True,
+    help="Also the decisions that do not stand as BODY's: retracted, or replaced by another "
+    "body's.",
+)
 @view_options
 @click.pass_obj
 def show_decisions(
@@ -528,17 +534,27 @@ def show_decisions(
     body: str,
     since: dt.date | None,
     until: dt.date | None,
+    include_retracted: bool,
     as_of: dt.date | None,
     known_on: dt.datetime | None,
     fmt: str,
 ) -> None:
-    """BODY's decision log: what it decided, when, on which subject."""
+    """BODY's decision log: what it decided, when, on which subject, and whether each
+    decision stands as recorded or was replaced by a correction (state, corrected_by)."""
     if as_of is not None:
         until = min(until, as_of) if until else as_of
     with _views(settings, known_on) as (app, views):
         body = _body(app, body)
-        rows = _pages(lambda after: views.decisions(body, since=since, until=until, after=after))
-        _emit(rows, fmt, of=AuditEntry, title=_title(f"Decisions of {body}", as_of, known_on))
+        rows = _pages(
+            lambda after: views.decisions(
+                body,
+                since=since,
+                until=until,
+                include_retracted=include_retracted,
+                after=after,
+            )
+        )
+        _emit(rows, fmt, of=DecisionEntry, title=_title(f"Decisions of {body}", as_of, known_on))
 
 
 @show.command("cluster")

@@ -18,7 +18,7 @@ import attrs
 
 from saftale_core.authority import Authority
 from saftale_projections.protocol import Row, Table, ViewBackend, ordering
-from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES
+from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.deadlines import DEADLINES
 from saftale_projections.views.subjects import (
     AWAITING,
@@ -32,6 +32,7 @@ __all__ = [
     "AuditEntry",
     "ClusterEntry",
     "Deadline",
+    "DecisionEntry",
     "FocusEntry",
     "InboxItem",
     "IndicatorEntry",
@@ -118,6 +119,36 @@ class AuditEntry:
 
 
 @attrs.frozen
+class DecisionEntry:
+    """A decision in a body's log, and whether it stands after the corrections since."""
+
+    subject: str
+    position: int
+    """Where the decision was recorded in its subject's history (a correction of it
+    points there)."""
+    fact_type: str
+    on: str
+    """The decision's date as it stands (as recorded in this body's name, when it does not
+    stand as this body's)."""
+    by: str | None
+    """Who decided, as it stands: this body, another (a correction's replacement named
+    it instead), or ``None`` (retracted)."""
+    state: str
+    """``"stands"`` (never corrected), ``"replaced"`` (a correction put another fact in
+    its place) or ``"retracted"`` (a correction retracted it: it was never taken)."""
+    in_force: bool
+    """The decision stands, as recorded or replaced, as this body's."""
+    corrected_by: int | None
+    """The position of the correction in force (the latest), if any."""
+    recorded_by: str
+    recorded_at: str
+    fact: dict[str, Any] | None
+    """The decision in force, as in a history file (``None``: retracted)."""
+    recorded: dict[str, Any]
+    """The decision as first recorded."""
+
+
+@attrs.frozen
 class Deadline:
     subject: str
     kind: str
@@ -140,6 +171,25 @@ def _audit(row: Row) -> AuditEntry:
         row["corrects"],
         doc["fact"],
         None if authority is None else Authority.from_dict(authority),
+    )
+
+
+def _decision(row: Row) -> DecisionEntry:
+    doc = row["doc"]
+    fact = doc["fact"]
+    return DecisionEntry(
+        row["subject"],
+        row["position"],
+        row["fact_type"],
+        row["on_text"],
+        None if fact is None else fact["by"],
+        row["state"],
+        bool(row["in_force"]),
+        row["corrected_by"],
+        doc["recorded_by"],
+        doc["recorded_at"],
+        fact,
+        doc.get("recorded", fact),
     )
 
 
@@ -208,13 +258,26 @@ class Views:
         *,
         since: dt.date | None = None,
         until: dt.date | None = None,
+        include_retracted: bool = False,
         limit: int = 100,
         after: tuple[Any, ...] | None = None,
-    ) -> Listing[AuditEntry]:
-        """A body's decision log: what it decided, on which date, on which subject."""
+    ) -> Listing[DecisionEntry]:
+        """A body's decision log: what it decided, on which date, on which subject, and
+        whether each decision stands, was replaced (and by which correction, with the
+        decision in force) or was retracted; decided ``since``/``until`` (days, both
+        included).
+
+        A decision that does not stand as this body's (retracted, or replaced by a
+        decision another body took) is left out, unless ``include_retracted``: the log
+        says what the body decided, and a retracted decision was never taken.  The audit
+        trail (:meth:`audit`) keeps every fact as recorded.
+        """
+        where: dict[str, Any] = {"body": body}
+        if not include_retracted:
+            where["in_force"] = True
         page = self.backend.select(
-            AUDIT,
-            where={"by": body},
+            DECISIONS,
+            where=where,
             since=since,
             until=until,
             date_column="on_start",
@@ -222,7 +285,7 @@ class Views:
             limit=limit,
             after=after,
         )
-        return Listing(tuple(_audit(r) for r in page.rows), page.next)
+        return Listing(tuple(_decision(r) for r in page.rows), page.next)
 
     def cluster(self, cluster: str, *, as_of: dt.date | None = None) -> list[ClusterEntry]:
         """The agreements and tasks that concern a cluster, and how."""

@@ -1,22 +1,43 @@
 """The audit trail: every recorded fact, who decided, under which authority, on what
-date, who recorded it and when, and the corrections linked to what they correct."""
+date, who recorded it and when, and the corrections linked to what they correct; and
+each body's decision log, with whether each decision stands.
+
+The trail keeps every fact as recorded, corrections too (a correction's row names the
+fact it ``corrects``).  The decision log (:data:`DECISIONS`) answers another question,
+"what did this body decide": one row per body and decision (a fact that is not a
+correction), with its state after the corrections recorded since: it *stands* as
+recorded, was *replaced* by a correction's replacement, or was *retracted*.  A
+replacement may name another body (the approval was Holstebro's, not Herning's): the
+decision is then in the log of both, in force only in the log of the body the
+replacement names.
+"""
 
 from __future__ import annotations
 
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from saftale_core import FactCorrected, Recorded, fact_to_dict
 from saftale_core.authority import NoAuthority, authority_of, processes_of
 from saftale_core.canonical import ID_KEYS
+from saftale_core.facts import Fact
 from saftale_core.process import Process
 from saftale_core.subjects import PROCESSES
-from saftale_projections.protocol import Batch, Changes, Column, Index, Table
+from saftale_projections.protocol import Batch, Changes, Column, Index, Row, Table
 
-__all__ = ["AUDIT", "AUDIT_PARTIES", "AuditTrail"]
+__all__ = [
+    "AUDIT",
+    "AUDIT_PARTIES",
+    "DECISIONS",
+    "REPLACED",
+    "RETRACTED",
+    "STANDS",
+    "AuditTrail",
+    "decision_rows",
+]
 
 AUDIT = Table(
     "audit",
@@ -35,7 +56,7 @@ AUDIT = Table(
         Column("corrects", "int"),
     ),
     indexes=(
-        # a body's decisions, and the trail filtered by body, in the trail's order
+        # the trail filtered by body, in the trail's order
         Index(("by", "on_start", "subject", "position")),
         # the whole trail, or a period of it, in order (a subject's: by the key)
         Index(("on_start", "subject", "position")),
@@ -63,6 +84,41 @@ AUDIT_PARTIES = Table(
 )
 """Every party a fact names (``by``, clusters, councils, members, parties), for
 filtering the trail by party."""
+
+DECISIONS = Table(
+    "decision",
+    key=("body", "subject", "position"),
+    columns=(
+        Column("body", nullable=False),
+        Column("subject", nullable=False),
+        Column("position", "int", nullable=False),
+        Column("fact_type", nullable=False),
+        Column("on_start", "date", nullable=False),
+        Column("on_text", nullable=False),
+        Column("state", nullable=False),
+        Column("in_force", "bool", nullable=False),
+        Column("corrected_by", "int"),
+    ),
+    # a body's decisions in the log's order, or of a period (those not in force, few,
+    # are passed over in the index)
+    indexes=(Index(("body", "on_start", "subject", "position")),),
+)
+"""Each body's decisions: one row per body a decision (a fact at ``position`` of its
+subject, not a correction) was recorded as taken by, first or in a correction's
+replacement.  ``state``: :data:`STANDS`, :data:`REPLACED` or :data:`RETRACTED`, after
+the latest correction of it (``corrected_by``, its position).  ``in_force``: the
+decision stands, as recorded or replaced, as this body's; a decision replaced by
+another body's, or retracted, is not in force.  ``fact_type`` and ``on_*`` are those of
+the decision in force, or, when it is not in force for this body, of the latest version
+naming this body.  Doc: ``fact`` (in force; ``None`` when retracted), ``recorded`` (the
+fact first recorded, when it differs), ``recorded_by``, ``recorded_at``."""
+
+STANDS = "stands"
+"""A decision never corrected."""
+REPLACED = "replaced"
+"""A decision whose latest correction put another fact in its place."""
+RETRACTED = "retracted"
+"""A decision whose latest correction retracted it: it was never taken."""
 
 
 _PARTY_KEYS: dict[type, tuple[str, ...]] = {}
@@ -93,6 +149,74 @@ def parties_of(record: Recorded) -> list[str]:
         elif isinstance(value, tuple):
             out += [v for v in value if isinstance(v, str)]
     return list(dict.fromkeys(out))
+
+
+def decision_rows(history: Sequence[Recorded], position: int) -> list[Row]:
+    """The :data:`DECISIONS` rows of the fact at ``position`` (not a correction), after
+    every correction of it in ``history`` (a subject's facts, in order; none for a
+    position that is not there or holds a correction)."""
+    original = next((r for r in history if r.position == position), None)
+    if original is None or isinstance(original.fact, FactCorrected):
+        return []
+    corrections = [
+        (r.position, r.fact)
+        for r in history
+        if isinstance(r.fact, FactCorrected) and r.fact.corrects == position
+    ]
+    if not corrections:
+        return [_decision_row(original, original.fact, original.fact.by, STANDS, None, None)]
+    latest, last = corrections[-1]
+    in_force = last.replacement
+    state = RETRACTED if in_force is None else REPLACED
+    versions = [
+        original.fact,
+        *(c.replacement for _, c in corrections if c.replacement is not None),
+    ]
+    out = []
+    for body in dict.fromkeys(v.by for v in versions):
+        if in_force is not None and in_force.by == body:
+            shown = in_force
+        else:
+            shown = next(v for v in reversed(versions) if v.by == body)
+        out.append(_decision_row(original, shown, body, state, latest, in_force))
+    return out
+
+
+def _decision_row(
+    original: Recorded,
+    shown: Fact,
+    body: str,
+    state: str,
+    corrected_by: int | None,
+    in_force: Fact | None,
+    recorded: dict[str, Any] | None = None,
+) -> Row:
+    """A decision's row in ``body``'s log; ``shown``: the version whose type and date the
+    row has; ``in_force``: the fact in force (for a decision never corrected, give
+    ``state`` :data:`STANDS`, and ``recorded``, the fact's history-file form, if known)."""
+    if state == STANDS:
+        doc: dict[str, Any] = {"fact": recorded or fact_to_dict(original.fact)}
+        standing = True
+    else:
+        doc = {
+            "fact": None if in_force is None else fact_to_dict(in_force),
+            "recorded": fact_to_dict(original.fact),
+        }
+        standing = in_force is not None and in_force.by == body
+    doc["recorded_by"] = original.recorded_by
+    doc["recorded_at"] = original.timestamp.isoformat()
+    return {
+        "body": body,
+        "subject": original.fact.subject,
+        "position": original.position,
+        "fact_type": shown.TYPE,
+        "on_start": shown.on.start,
+        "on_text": shown.on.text,
+        "state": state,
+        "in_force": standing,
+        "corrected_by": corrected_by,
+        "doc": doc,
+    }
 
 
 class _Processes:
@@ -135,13 +259,13 @@ _STEP: dict[tuple[str, str], dict[str, Any] | None] = {}
 
 
 class AuditTrail:
-    """Every fact as an auditor reads it."""
+    """Every fact as an auditor reads it, and each body's decision log."""
 
     per_subject = True
     """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "audit"
-    version = 2
-    tables = (AUDIT, AUDIT_PARTIES)
+    version = 3
+    tables = (AUDIT, AUDIT_PARTIES, DECISIONS)
 
     def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
         histories: dict[str, list[Recorded]] = {}
@@ -191,6 +315,33 @@ class AuditTrail:
                         "on_start": on.start,
                     },
                 )
+            if correction is None:
+                put(
+                    DECISIONS,
+                    {
+                        "body": fact.by,
+                        "subject": subject,
+                        "position": position,
+                        "fact_type": fact.TYPE,
+                        "on_start": on.start,
+                        "on_text": on.text,
+                        "state": STANDS,
+                        "in_force": True,
+                        "corrected_by": None,
+                        "doc": {
+                            "fact": recorded,
+                            "recorded_by": record.recorded_by,
+                            "recorded_at": recorded_at,
+                        },
+                    },
+                )
+                continue
+            # The rows of the corrected decision, from its subject's facts up to this one
+            # (the store may hold more). Every body named before stays named, so the puts
+            # replace every row the decision had.
+            known = [r for r in history(subject) if r.position <= position]
+            for decision in decision_rows(known, correction.corrects):
+                put(DECISIONS, decision)
 
 
 _UNKNOWN: Any = object()
