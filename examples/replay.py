@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from saftale_core import RuleViolation, Saftale, SaftaleError
 from saftale_core.store import default_url
 from saftale_projections import ALL_VIEWS, Runner, Views, open_backend
+from saftale_projections.queries import Listing
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_HISTORIES = [
@@ -86,6 +89,21 @@ def show_import(app: Saftale, history: Path) -> int:
     return 0
 
 
+T = TypeVar("T")
+
+
+def every(ask: Callable[..., Listing[T]], *args: Any, **kwargs: Any) -> list[T]:
+    """Every item of a paged question (a method of :class:`Views`), page after page."""
+    items: list[T] = []
+    after = None
+    while True:
+        listing = ask(*args, **kwargs, after=after)
+        items += listing.items
+        if listing.next is None:
+            return items
+        after = listing.next
+
+
 def show_views(views: Views, day: dt.date) -> None:
     print(f"== Views as of {day.isoformat()} ==")
     for body in ("SSG", "SKU", "SAS", "PPU", "regionsraad"):
@@ -99,16 +117,16 @@ def show_views(views: Views, day: dt.date) -> None:
         "klynge:vest",
         "klynge:aarhus",
     ):
-        entries = views.cluster(cluster, as_of=day)
+        entries = every(views.cluster, cluster, as_of=day)
         text = ", ".join(f"{e.subject} [{e.role}]" for e in entries) or "-"
         print(f"  {cluster:15} {text}")
     for area in ("forebyggelse", "aeldre", "naer-psykiatri"):
-        serving = views.focus_area(area, as_of=day)
+        serving = every(views.focus_area, area, as_of=day)
         text = ", ".join(f"{e.subject} ({e.status})" for e in serving) or "-"
-        indicators = views.indicators(area, as_of=day)
+        indicators = every(views.indicators, area, as_of=day)
         measured = sum(1 for i in indicators if i.latest_period is not None)
         print(f"  focus {area:15} {text}; {len(indicators)} indicators, {measured} measured")
-    overdue = [d for d in views.deadlines(as_of=day) if d.overdue]
+    overdue = every(views.deadlines, as_of=day, overdue=True)
     print(f"  overdue deadlines: {len(overdue)}")
     for d in overdue[:8]:
         print(f"    {d.subject}: {d.kind} {d.key} (due {d.due.isoformat()})")

@@ -1,15 +1,15 @@
-"""The typed queries of :class:`saftale_projections.Views`: over the bundled examples, and
-a body's decision log after corrections, on every backend; and the command that shows
-them."""
+"""The typed queries of :class:`saftale_projections.Views`: over the bundled examples, a
+body's decision log after corrections, and every list in pages, on every backend; and
+the ``saftale show`` commands that page through them."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import pytest
@@ -22,8 +22,10 @@ from saftale_core import (
     fact_to_dict,
 )
 from saftale_core.facts import Fact
-from saftale_projections import ALL_VIEWS, MemoryBackend, Runner, Views
-from saftale_projections.queries import AuditEntry, Listing
+from saftale_projections import ALL_VIEWS, Deadlines, MemoryBackend, Runner, Views
+from saftale_projections.protocol import Changes, Page, Row, Table, ViewBackend, ordering
+from saftale_projections.queries import AuditEntry, BadCursor, Listing
+from saftale_projections.views.deadlines import DEADLINES
 from tests.support import Clock, agreement_path
 from tests.test_cli import ok, saftale
 from tests.test_runner import Env
@@ -207,6 +209,170 @@ def test_the_decision_log_pages_with_or_without_the_retracted(env: Env) -> None:
     assert case.region in [
         e.position for e in views.decisions("regionsraad", include_retracted=True).items
     ]
+
+
+# -- every list in pages, on every backend ------------------------------------------------
+
+
+class Spy:
+    """A backend that notes every select it is asked."""
+
+    def __init__(self, backend: ViewBackend) -> None:
+        self.backend = backend
+        self.selects: list[tuple[str, Mapping[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def select(self, table: Table, **query: Any) -> Page:
+        self.selects.append((table.name, dict(query.get("where") or {})))
+        return self.backend.select(table, **query)
+
+
+@pytest.fixture
+def examples(env: Env) -> Spy:
+    store = env.store()
+    for name in EXAMPLE_FILES:
+        assert not store.import_history(EXAMPLES / name).refusals
+    backend = env.views()
+    Runner(store, backend, ALL_VIEWS()).run_once()
+    return Spy(backend)
+
+
+DAY = dt.date(2023, 1, 1)
+LISTS: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {
+    # name: (method of Views, arguments, keyword arguments)
+    "cluster": ("cluster", ("klynge:aarhus",), {"as_of": DAY}),
+    "focus area": ("focus_area", ("aeldre",), {}),
+    "indicators": ("indicators", ("naer-psykiatri",), {"as_of": DAY}),
+    "deadlines": ("deadlines", (), {"as_of": DAY}),
+    "deadlines of some kinds": (
+        "deadlines",
+        (),
+        {"as_of": DAY, "kinds": ["evaluation", "follow-up report", "comments"]},
+    ),
+    "overdue deadlines": ("deadlines", (), {"as_of": DAY, "overdue": True}),
+}
+
+
+def test_every_list_comes_in_full_pages_that_make_the_whole(examples: Spy) -> None:
+    views = Views(cast(ViewBackend, examples))
+    for name, (method, args, kwargs) in LISTS.items():
+        ask = getattr(views, method)
+        whole = list(ask(*args, **kwargs, limit=10_000).items)
+        assert len(whole) > 3, name
+        for limit in (1, 2, 3):
+            got = every(ask, *args, **kwargs, limit=limit)
+            assert [item for page in got for item in page] == whole, (name, limit)
+            assert all(len(page) == limit for page in got[:-1]), (name, limit)
+            assert 0 < len(got[-1]) <= limit, (name, limit)
+
+
+def test_deadlines_of_some_kinds_are_chosen_in_the_query(examples: Spy) -> None:
+    views = Views(cast(ViewBackend, examples))
+    every_kind = views.deadlines(as_of=DAY, limit=10_000).items
+    kinds = ["evaluation", "follow-up report", "comments"]
+    examples.selects.clear()
+    chosen = every(views.deadlines, as_of=DAY, kinds=kinds, limit=2)
+    assert [d for page in chosen for d in page] == [d for d in every_kind if d.kind in kinds]
+    assert {d.kind for d in every_kind} > set(kinds), "some kinds are left out"
+    # each select asked for one kind: none read the rows of other kinds to drop them
+    assert examples.selects
+    assert all(
+        table == DEADLINES.name and where["kind"] in kinds for table, where in examples.selects
+    )
+    (one,) = every(views.deadlines, as_of=DAY, kinds=["comments"], limit=10)
+    assert one == [d for d in every_kind if d.kind == "comments"]
+
+
+def test_overdue_deadlines_are_chosen_in_the_query(examples: Spy) -> None:
+    views = Views(cast(ViewBackend, examples))
+    every_kind = views.deadlines(as_of=DAY, limit=10_000).items
+    overdue = views.deadlines(as_of=DAY, overdue=True, limit=10_000).items
+    upcoming = views.deadlines(as_of=DAY, overdue=False, limit=10_000).items
+    assert overdue and upcoming
+    assert all(d.overdue for d in overdue) and not any(d.overdue for d in upcoming)
+    assert sorted((*overdue, *upcoming), key=every_kind.index) == list(every_kind)
+    assert [d.due < DAY for d in every_kind] == [d.overdue for d in every_kind]
+
+
+def test_a_cursor_of_another_question_is_refused(examples: Spy) -> None:
+    views = Views(cast(ViewBackend, examples))
+    first = views.deadlines(as_of=DAY, limit=1)
+    assert first.next is not None
+    with pytest.raises(BadCursor):
+        views.deadlines(as_of=DAY, kinds=["evaluation", "comments"], after=first.next)
+    with pytest.raises(ValueError, match="not given by a page of this question"):
+        views.deadlines(as_of=DAY, kinds=["evaluation", "comments"], after=("x",))
+
+
+# -- merging kinds where the database orders text otherwise --------------------------------
+
+
+def _collated(value: Any) -> Any:
+    """Text in the reverse of Python's order (a stand-in for a backend, or a database
+    collation, that orders text otherwise); anything else as it is."""
+    if isinstance(value, str):
+        return (*(-ord(ch) for ch in value), 0)
+    return value
+
+
+class OtherCollation(MemoryBackend):
+    """A memory backend that orders text columns in reverse, keyset pages and all."""
+
+    def select(self, table: Table, **query: Any) -> Page:
+        after, limit = query.pop("after", None), query.pop("limit", 100)
+        rows = list(super().select(table, **query, limit=10**9).rows)
+        columns = ordering(table, query.get("order_by", ()))
+
+        def key(row: Row) -> tuple[Any, ...]:
+            return tuple(_collated(row[c]) for c in columns)
+
+        rows.sort(key=key)
+        if after is not None:
+            rows = [r for r in rows if key(r) > tuple(_collated(v) for v in after)]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return Page(tuple(page), tuple(page[-1][c] for c in columns) if more else None)
+
+
+def test_deadlines_of_some_kinds_page_whole_whatever_the_order_of_text() -> None:
+    """Merged in Python, read on in each kind's own order: no deadline lost or repeated
+    by a backend whose order of text is not Python's."""
+    backend = OtherCollation()
+    view = Deadlines()
+    backend.ensure(view)
+    changes = Changes()
+    due = dt.date(2022, 5, 1)
+    for subject in ("Alfa", "alfa", "bravo", "Bravo", "charlie", "Æble", "zulu"):
+        for kind in ("comments", "evaluation", "measurement"):
+            changes.put(
+                DEADLINES,
+                {
+                    "subject": subject,
+                    "kind": kind,
+                    "key": "k",
+                    "due": due,
+                    "valid_from": dt.date(2022, 1, 1),
+                    "valid_to": None,
+                },
+            )
+    backend.write(view, changes, 1)
+    views = Views(backend)
+    for limit in (1, 2, 3, 5):
+        got = [
+            (d.subject, d.kind)
+            for page in every(
+                views.deadlines, as_of=DAY, kinds=["evaluation", "comments"], limit=limit
+            )
+            for d in page
+        ]
+        assert len(got) == len(set(got)) == 14, limit  # none lost, none twice
+        for kind in ("evaluation", "comments"):
+            own = [s for s, k in got if k == kind]
+            assert own == [
+                d.subject for d in views.deadlines(as_of=DAY, kinds=[kind], limit=99).items
+            ]
 
 
 # -- through the command ---------------------------------------------------------------------

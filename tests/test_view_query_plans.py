@@ -53,6 +53,7 @@ BY_PERIOD = Index(("on_start", "subject", "position"))
 CORRECTIONS = Index(("subject", "corrects", "position"), where_not_null=("corrects",))
 BY_PARTY = Index(("party", "on_start", "subject", "position"))
 BY_DUE = Index(("due", "subject", "kind", "key", "valid_from"))
+BY_KIND = Index(("kind", "due", "subject", "key", "valid_from"))
 
 
 @attrs.frozen
@@ -130,16 +131,37 @@ CASES = [
         {CLUSTER_SUBJECTS.name: (KEY,)},
     ),
     Case(
+        "cluster, next page",
+        "cluster",
+        paged(Views.cluster, cluster="klynge:horsens", as_of=D(2021, 1, 1)),
+        {CLUSTER_SUBJECTS.name: (KEY,)},
+        page=2,
+    ),
+    Case(
         "focus area",
         "focus_area",
         lambda v, _: v.focus_area("forebyggelse", as_of=D(2021, 1, 1)),
         {FOCUS_SUBJECTS.name: (KEY,)},
     ),
     Case(
+        "focus area, next page",
+        "focus_area",
+        paged(Views.focus_area, area="aeldre", as_of=D(2022, 1, 1)),
+        {FOCUS_SUBJECTS.name: (KEY,)},
+        page=2,
+    ),
+    Case(
         "indicators",
         "indicators",
         lambda v, _: v.indicators("forebyggelse", as_of=D(2021, 1, 1)),
         {FOCUS_INDICATORS.name: (KEY,)},
+    ),
+    Case(
+        "indicators, next page",
+        "indicators",
+        paged(Views.indicators, area="naer-psykiatri", as_of=D(2022, 1, 1)),
+        {FOCUS_INDICATORS.name: (KEY,)},
+        page=2,
     ),
     Case(
         "the whole trail",
@@ -223,6 +245,26 @@ CASES = [
         "deadlines",
         lambda v, _: v.deadlines(as_of=D(2021, 6, 1)),
         {DEADLINES.name: (BY_DUE,)},
+    ),
+    Case(
+        "deadlines, next page",
+        "deadlines",
+        paged(Views.deadlines, as_of=D(2021, 6, 1)),
+        {DEADLINES.name: (BY_DUE,)},
+        page=2,
+    ),
+    Case(
+        "overdue deadlines",
+        "deadlines",
+        lambda v, _: v.deadlines(as_of=D(2021, 6, 1), overdue=True),
+        {DEADLINES.name: (BY_DUE,)},
+    ),
+    Case(
+        # a select per kind, each read in the order of due days
+        "deadlines of some kinds",
+        "deadlines",
+        lambda v, _: v.deadlines(as_of=D(2021, 6, 1), kinds=["evaluation", "follow-up report"]),
+        {DEADLINES.name: (BY_KIND,)},
     ),
 ]
 

@@ -568,7 +568,7 @@ def show_cluster(
     with _views(settings, known_on) as (app, views):
         cluster = _body(app, cluster)
         _emit(
-            views.cluster(cluster, as_of=as_of),
+            _pages(lambda after: views.cluster(cluster, as_of=as_of, after=after)),
             fmt,
             of=ClusterEntry,
             title=_title(f"Cluster {cluster}", as_of, known_on),
@@ -588,9 +588,9 @@ def show_focus_area(
         if resolved is None:
             known = ", ".join(app.registry.focus_areas)
             raise Usage(f"{area!r} is not a focus area; the registry has {known}")
+        subjects = _pages(lambda after: views.focus_area(resolved, as_of=as_of, after=after))
+        indicators = _pages(lambda after: views.indicators(resolved, as_of=as_of, after=after))
         area = resolved
-        subjects = views.focus_area(area, as_of=as_of)
-        indicators = views.indicators(area, as_of=as_of)
         if fmt == "json":
             click.echo(
                 json.dumps(
@@ -621,7 +621,11 @@ def show_deadlines(
 ) -> None:
     """Comment deadlines, evaluations and follow-up reports due: upcoming and overdue."""
     with _views(settings, known_on) as (_, views):
-        rows = [d for d in views.deadlines(as_of=as_of) if d.overdue or not overdue]
+        rows = _pages(
+            lambda after: views.deadlines(
+                as_of=as_of, overdue=True if overdue else None, after=after
+            )
+        )
         _emit(rows, fmt, of=Deadline, title=_title("Deadlines", as_of or dt.date.today(), known_on))
 
 

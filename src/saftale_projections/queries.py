@@ -4,20 +4,21 @@
 >>> views.inbox("SSG", as_of=date(2020, 1, 1))  # doctest: +SKIP
 
 Every question about where things stand takes ``as_of`` (a decision day;
-default: now); lists come in pages whose ``next`` cursor is passed back as
-``after``.
+default: now); lists come in pages (:class:`Listing`) whose ``next`` cursor is
+passed back as ``after``, with the same other arguments, for the following page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
 
+from saftale_core import SaftaleError
 from saftale_core.authority import Authority
-from saftale_projections.protocol import Row, Table, ViewBackend, ordering
+from saftale_projections.protocol import Page, Row, Table, ViewBackend, ordering
 from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.deadlines import DEADLINES
 from saftale_projections.views.subjects import (
@@ -30,6 +31,7 @@ from saftale_projections.views.subjects import (
 
 __all__ = [
     "AuditEntry",
+    "BadCursor",
     "ClusterEntry",
     "Deadline",
     "DecisionEntry",
@@ -42,6 +44,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class BadCursor(SaftaleError, ValueError):
+    """An ``after`` cursor that no page of this question gave (another question's, or
+    the same question's with other ``kinds``)."""
 
 
 @attrs.frozen
@@ -193,6 +200,20 @@ def _decision(row: Row) -> DecisionEntry:
     )
 
 
+def _indicator(row: Row) -> IndicatorEntry:
+    doc, latest = row["doc"], row["doc"].get("latest")
+    return IndicatorEntry(
+        row["indicator"],
+        doc["name"],
+        row["goal"],
+        doc["goal_text"],
+        doc["cadence_months"],
+        latest["period"] if latest else None,
+        latest["value"] if latest else None,
+        latest["final"] if latest else None,
+    )
+
+
 class Views:
     """The questions people and programs ask of the views in a backend."""
 
@@ -287,50 +308,67 @@ class Views:
         )
         return Listing(tuple(_decision(r) for r in page.rows), page.next)
 
-    def cluster(self, cluster: str, *, as_of: dt.date | None = None) -> list[ClusterEntry]:
+    def cluster(
+        self,
+        cluster: str,
+        *,
+        as_of: dt.date | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[ClusterEntry]:
         """The agreements and tasks that concern a cluster, and how."""
-        rows = self._all(
+        page = self.backend.select(
             CLUSTER_SUBJECTS,
             where={"cluster": cluster},
             as_of=self._as_of(as_of),
             order_by=("subject", "role"),
+            limit=limit,
+            after=after,
         )
-        return [ClusterEntry(r["subject"], r["role"], r["valid_from"]) for r in rows]
+        return Listing(
+            tuple(ClusterEntry(r["subject"], r["role"], r["valid_from"]) for r in page.rows),
+            page.next,
+        )
 
-    def focus_area(self, area: str, *, as_of: dt.date | None = None) -> list[FocusEntry]:
+    def focus_area(
+        self,
+        area: str,
+        *,
+        as_of: dt.date | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[FocusEntry]:
         """The agreements and development tasks of a focus area, and where each stands."""
-        rows = self._all(
+        page = self.backend.select(
             FOCUS_SUBJECTS,
             where={"focus_area": area},
             as_of=self._as_of(as_of),
             order_by=("subject",),
+            limit=limit,
+            after=after,
         )
-        return [FocusEntry(r["subject"], r["kind"], r["status"]) for r in rows]
+        return Listing(
+            tuple(FocusEntry(r["subject"], r["kind"], r["status"]) for r in page.rows), page.next
+        )
 
-    def indicators(self, area: str, *, as_of: dt.date | None = None) -> list[IndicatorEntry]:
+    def indicators(
+        self,
+        area: str,
+        *,
+        as_of: dt.date | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[IndicatorEntry]:
         """The goals and indicators of a focus area, each with its latest measurement."""
-        rows = self._all(
+        page = self.backend.select(
             FOCUS_INDICATORS,
             where={"focus_area": area},
             as_of=self._as_of(as_of),
             order_by=("indicator",),
+            limit=limit,
+            after=after,
         )
-        out = []
-        for r in rows:
-            doc, latest = r["doc"], r["doc"].get("latest")
-            out.append(
-                IndicatorEntry(
-                    r["indicator"],
-                    doc["name"],
-                    r["goal"],
-                    doc["goal_text"],
-                    doc["cadence_months"],
-                    latest["period"] if latest else None,
-                    latest["value"] if latest else None,
-                    latest["final"] if latest else None,
-                )
-            )
-        return out
+        return Listing(tuple(_indicator(r) for r in page.rows), page.next)
 
     def audit(
         self,
@@ -404,13 +442,105 @@ class Views:
         return [_audit(r) for r in rows]
 
     def deadlines(
-        self, *, as_of: dt.date | None = None, kinds: Sequence[str] = ()
-    ) -> list[Deadline]:
-        """The open deadlines on a day, each marked overdue or not."""
+        self,
+        *,
+        as_of: dt.date | None = None,
+        kinds: Sequence[str] = (),
+        overdue: bool | None = None,
+        limit: int = 100,
+        after: tuple[Any, ...] | None = None,
+    ) -> Listing[Deadline]:
+        """The open deadlines on a day (default: today), each marked overdue or not,
+        by due day: of the ``kinds`` given (default: every kind), and only those overdue
+        (``overdue=True``) or not yet (``False``)."""
         day = self._as_of(as_of) or dt.date.today()
-        rows = self._all(DEADLINES, as_of=day, order_by=("due", "subject", "kind", "key"))
-        return [
-            Deadline(r["subject"], r["kind"], r["key"], r["due"], r["due"] < day)
-            for r in rows
-            if not kinds or r["kind"] in kinds
+        query: dict[str, Any] = {"as_of": day, "date_column": "due"}
+        if overdue is True:
+            query["until"] = day - dt.timedelta(days=1)
+        elif overdue is False:
+            query["since"] = day
+        wanted = sorted(set(kinds))
+        if len(wanted) > 1:
+            rows, cursor = _merged(
+                self.backend,
+                DEADLINES,
+                [{"kind": kind} for kind in wanted],
+                _DEADLINE_ORDER,
+                limit,
+                after,
+                query,
+            )
+        else:
+            page = self.backend.select(
+                DEADLINES,
+                where={"kind": wanted[0]} if wanted else None,
+                order_by=_DEADLINE_ORDER,
+                limit=limit,
+                after=after,
+                **query,
+            )
+            rows, cursor = list(page.rows), page.next
+        return Listing(
+            tuple(
+                Deadline(r["subject"], r["kind"], r["key"], r["due"], r["due"] < day) for r in rows
+            ),
+            cursor,
+        )
+
+
+_DEADLINE_ORDER = ("due", "subject", "kind", "key")
+
+
+def _merged(
+    backend: ViewBackend,
+    table: Table,
+    streams: Sequence[Mapping[str, Any]],
+    order_by: Sequence[str],
+    limit: int,
+    after: tuple[Any, ...] | None,
+    query: Mapping[str, Any],
+) -> tuple[list[Row], tuple[Any, ...] | None]:
+    """One page of the rows that match any of ``streams`` (each a ``where``), in order:
+    one select per stream, merged.  The backend's select can only ask for equal values
+    (no ``IN``), hence a select per value.
+
+    The page's cursor holds each stream's own cursor (``None`` before its first row), so
+    that each stream is read on exactly where it was left: nothing is skipped or given
+    twice whatever order the backend gives text (the shipped backends order it by code
+    point, as Python does; a backend of one's own need not), though the merge itself
+    compares in Python.
+    """
+    columns = ordering(table, order_by)
+    if after is None:
+        cursors: list[tuple[Any, ...] | None] = [None] * len(streams)
+    else:
+        if len(after) != len(streams) or not all(
+            c is None or (isinstance(c, tuple) and len(c) == len(columns)) for c in after
+        ):
+            raise BadCursor("this cursor was not given by a page of this question")
+        cursors = list(after)
+    pages: list[Page] = [
+        backend.select(table, where=where, order_by=order_by, limit=limit, after=cursor, **query)
+        for where, cursor in zip(streams, cursors, strict=True)
+    ]
+    taken = [0] * len(pages)
+
+    def key(row: Row) -> tuple[Any, ...]:
+        return tuple((row[c] is not None, row[c]) for c in columns)
+
+    out: list[Row] = []
+    while len(out) < limit:
+        heads = [
+            (key(p.rows[i]), n)
+            for n, (p, i) in enumerate(zip(pages, taken, strict=True))
+            if i < len(p.rows)
         ]
+        if not heads:
+            break
+        n = min(heads)[1]
+        row = pages[n].rows[taken[n]]
+        taken[n] += 1
+        cursors[n] = tuple(row[c] for c in columns)
+        out.append(row)
+    more = any(i < len(p.rows) or p.next is not None for p, i in zip(pages, taken, strict=True))
+    return out, tuple(cursors) if more else None

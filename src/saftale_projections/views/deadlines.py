@@ -29,8 +29,12 @@ DEADLINES = Table(
         Column("due", "date", nullable=False),
     ),
     temporal=True,
-    # the deadlines open on a day, by due day (the day is checked row by row)
-    indexes=(Index(("due", "subject", "kind", "key", "valid_from")),),
+    # the deadlines open on a day, by due day (the day is checked row by row); and those
+    # of one kind, by due day
+    indexes=(
+        Index(("due", "subject", "kind", "key", "valid_from")),
+        Index(("kind", "due", "subject", "key", "valid_from")),
+    ),
 )
 """``kind``: ``comments``, ``evaluation``, ``follow-up report``, ``midterm status``,
 ``final status``, ``measurement``."""
