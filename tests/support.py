@@ -235,3 +235,36 @@ def own_task_path(
     for c in spread_to:
         out += [make(f.ImplementationStarted, c), make(f.Implemented, c)]
     return out
+
+
+def generation_path(
+    subject: str, *, period: str = "2019/2023", took_effect: str = "2019-07-01"
+) -> list[Fact]:
+    """The making of a health agreement generation, in order, from its initiation until it
+    takes effect: SSG then SKU approve the consultation version, the consultation, SSG then
+    SKU approve the final version, every council approves (dates after seeds 000/001)."""
+    from saftale_core import Registry
+    from saftale_core import generation as g
+
+    base: dict[str, Any] = {"subject": subject}
+    out: list[Fact] = [
+        g.GenerationInitiated(
+            on="2017-10-02",
+            by="SSG",
+            title=f"Generation {subject}",
+            number=4,
+            period=period,
+            **base,
+        ),
+        g.VersionApproved(on="2018-11-23", by="SSG", version="consultation", **base),
+        g.VersionApproved(on="2018-12-11", by="SKU", version="consultation", **base),
+        g.ConsultationHeld(on="2019-01/2019-02", by="SAS", **base),
+        g.VersionApproved(on="2019-04-03", by="SSG", version="final", **base),
+        g.VersionApproved(on="2019-04-30", by="SKU", version="final", **base),
+    ]
+    out += [
+        f.ApprovedByCouncil(on="2019-05-02", by=council, **base)
+        for council in Registry.default().councils
+    ]
+    out.append(g.GenerationTookEffect(on=took_effect, by="SKU", **base))
+    return out
