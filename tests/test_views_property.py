@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -1268,4 +1269,53 @@ def test_generation_and_kommissorium_views_equal_a_plain_fold_on_every_backend(
     assert_same_views(dump(sqlite_views, PROJECTIONS, probe), expected, "SQLite")
     if postgres_views is not None:
         assert_same_views(dump(postgres_views, PROJECTIONS, probe), expected, "PostgreSQL")
+    store.close()
+
+
+# -- generations in the views: regressions and known gaps ---------------------------------
+
+
+def _indicator_set(subject: str, on: str, name: str) -> list[Fact]:
+    """A generation with one indicator (``dagligrygere``, in ``forebyggelse``), set on ``on``."""
+    base: dict[str, Any] = {"subject": subject, "on": on, "by": "SKU"}
+    return [
+        g.GenerationInitiated(**base, title=subject, number=4, period="2019/2023"),
+        g.FocusAreaSet(**base, focus_area="forebyggelse", name="Forebyggelse"),
+        g.GoalSet(**base, goal="faerre-rygere", focus_area="forebyggelse", text="Færre rygere"),
+        g.IndicatorSet(**base, indicator="dagligrygere", goal="faerre-rygere", name=name),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_two_generations_with_the_same_indicator_set_on_the_same_day(
+    kind: str, tmp_path: Path
+) -> None:
+    """Each generation's indicator is a row of its own, also when two generations set the
+    same indicator in the same focus area on the same day (the successor of a generation
+    keeps its indicators); the rows of one no longer overwrite the other's."""
+    store = Saftale.open(":memory:", recorded_by="test", clock=Clock())
+    store.record_many(_indicator_set("sa-2019-2023", "2018-09-27", "Dagligrygere (4.)"))
+    store.record_many(_indicator_set("sa-2024-2027", "2018-09-27", "Dagligrygere (5.)"))
+    store.record(
+        g.IndicatorMeasured(
+            subject="sa-2019-2023",
+            on="2020-02-11",
+            by="SAS",
+            indicator="dagligrygere",
+            period="2017",
+            value=16.5,
+            source="Hvordan har du det?",
+        )
+    )
+    views: ViewBackend = (
+        MemoryBackend() if kind == "memory" else SQLAlchemyBackend(f"sqlite:///{tmp_path}/v.db")
+    )
+    Runner(store, views, PROJECTIONS, batch_size=2).run_once()
+    for day, latest in ((dt.date(2019, 1, 1), None), (dt.date(2020, 3, 1), 16.5)):
+        found = Views(views).indicators("forebyggelse", as_of=day)
+        assert sorted((i.name, i.latest_value) for i in found) == [
+            ("Dagligrygere (4.)", latest),
+            ("Dagligrygere (5.)", None),
+        ], day
+    views.close()
     store.close()

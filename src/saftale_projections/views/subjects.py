@@ -84,7 +84,7 @@ FOCUS_SUBJECTS = Table(
 
 FOCUS_INDICATORS = Table(
     "focus_indicator",
-    key=("focus_area", "indicator", "valid_from"),  # and serves an area's list
+    key=("focus_area", "indicator", "subject", "valid_from"),  # and serves an area's list
     columns=(
         Column("focus_area", nullable=False),
         Column("indicator", nullable=False),
@@ -94,7 +94,9 @@ FOCUS_INDICATORS = Table(
     temporal=True,
 )
 """A generation's goals and indicators per focus area, each with its latest measurement
-as known on the day (doc: indicator name, goal text, cadence, national goals, latest)."""
+as known on the day (doc: indicator name, goal text, cadence, national goals, latest).
+Two generations may have an indicator of the same id in the same focus area (a successor
+keeps its predecessor's indicators): the subject is part of the key."""
 
 
 def _indicator_rows(state: Any) -> list[dict[str, Any]]:
@@ -279,7 +281,8 @@ class SubjectTimeline:
     per_subject = True
     """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "subjects"
-    version = 2
+    version = 3
+    """3: the subject is part of the key of :data:`FOCUS_INDICATORS`."""
     tables = (SUBJECT_STATE, AWAITING, CLUSTER_SUBJECTS, FOCUS_SUBJECTS, FOCUS_INDICATORS)
 
     def __init__(self) -> None:
