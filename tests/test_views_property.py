@@ -64,7 +64,7 @@ from saftale_projections.views.subjects import (
     SUBJECT_STATE,
 )
 from tests import pg
-from tests.support import START, Clock, agreement_path, task_path
+from tests.support import START, Clock, agreement_path, generation_path, task_path
 from tests.test_runner import assert_same_views, dump, fact_days, probe_days
 
 REGISTRY = Registry.default()
@@ -908,8 +908,8 @@ def fold(facts: Sequence[Fact]) -> Folded:
 def awaited(folded: Folded) -> set[tuple[str, str]]:
     """(body, fact type) of what a generation awaits, by its status, as the core's step
     table has it: SSG and SKU both await every version approval, and SKU and SAS await its
-    taking effect before every council approved, though the rules refuse those steps
-    then."""
+    taking effect before every council approved, though the rules refuse those steps then
+    (see test_a_generation_awaits_only_a_step_the_rules_accept_now)."""
     status = folded.status
     if folded.kind != "generation":
         return set()
@@ -982,7 +982,8 @@ def follow_up_rows(folded: Folded) -> list[FollowUpRow]:
     after its period, open from its period's first day (not before the generation took
     effect) until the first day of what delivered it: the earliest report whose period
     overlaps the half-year, the first status of its kind, the first measurement whose
-    period overlaps the window."""
+    period overlaps the window.  So a deadline may be open on a day before what opens it had
+    certainly happened (see test_generation_deadlines_answer_in_decision_time)."""
     if folded.took_effect is None:
         return []
     assert folded.period is not None
@@ -1318,4 +1319,110 @@ def test_two_generations_with_the_same_indicator_set_on_the_same_day(
             ("Dagligrygere (5.)", None),
         ], day
     views.close()
+    store.close()
+
+
+def _measures_late(subject: str) -> list[Fact]:
+    """A focus area and goal set after the generation took effect, and an indicator later."""
+    base: dict[str, Any] = {"subject": subject, "by": "SKU"}
+    return [
+        g.FocusAreaSet(**base, on="2019-09-02", focus_area="forebyggelse", name="Forebyggelse"),
+        g.GoalSet(
+            **base, on="2019-09-02", goal="faerre-rygere", focus_area="forebyggelse", text="Færre"
+        ),
+        g.IndicatorSet(
+            **base, on="2020-03-02", indicator="dagligrygere", goal="faerre-rygere", name="Rygere"
+        ),
+    ]
+
+
+G = "sundhedsaftale"
+DECISION_TIME = [
+    # it took effect "in July 2019": not certainly by 15 July (the view: the report of the
+    # second half of 2019 open from 1 July)
+    pytest.param(
+        generation_path(G, took_effect="2019-07"), dt.date(2019, 7, 15), id="took-effect-in-a-month"
+    ),
+    # the report was sent "in February 2020": not certainly by 10 February (the view: the
+    # deadline met on 1 February)
+    pytest.param(
+        [
+            *generation_path(G),
+            g.FollowUpReportSent(subject=G, on="2020-02", by="SKU", period="2019-07/2019-12"),
+        ],
+        dt.date(2020, 2, 10),
+        id="report-sent-in-a-month",
+    ),
+    # the indicator was set on 2 March 2020 (the view: its measurement of the second half of
+    # 2019 open from 1 July 2019)
+    pytest.param(
+        [*generation_path(G), *_measures_late(G)], dt.date(2019, 8, 1), id="indicator-set-later"
+    ),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the deadline view derives a generation's follow-up from its latest state "
+    "(deadlines.generation_rows), not from what had certainly happened by the day",
+)
+@pytest.mark.parametrize(("facts", "day"), DECISION_TIME)
+def test_generation_deadlines_answer_in_decision_time(facts: list[Fact], day: dt.date) -> None:
+    """As of a day, the open follow-up deadlines of a generation are what
+    ``Saftale.follow_up(on=day)`` says is overdue or upcoming."""
+    store = Saftale.open(":memory:", recorded_by="test", clock=Clock())
+    store.record_many(facts)
+    views = MemoryBackend()
+    Runner(store, views, PROJECTIONS).run_once()
+    found = store.follow_up(G, on=day)
+    assert sorted((d.kind, d.key, d.due) for d in Views(views).deadlines(as_of=day)) == sorted(
+        (o.what, o.key, o.due) for o in (*found.overdue, *found.upcoming)
+    )
+    store.close()
+
+
+INBOX = [
+    # SSG approves a version first, then SKU (the inbox: both, at every step)
+    pytest.param(
+        generation_path(G)[:1],
+        g.VersionApproved(subject=G, on="2018-11-23", by="SKU", version="consultation"),
+        id="sku-before-ssg",
+    ),
+    pytest.param(
+        generation_path(G)[:2],
+        g.VersionApproved(subject=G, on="2018-12-11", by="SSG", version="consultation"),
+        id="ssg-again",
+    ),
+    # it takes effect once every council approved (the inbox: from SKU's final approval)
+    pytest.param(
+        generation_path(G)[:6],
+        g.GenerationTookEffect(subject=G, on="2019-07-01", by="SKU"),
+        id="before-the-councils",
+    ),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="saftale_core.generation: VersionApproved and GenerationTookEffect have no "
+    "`candidates`, so next_steps lists every body that may ever take them",
+)
+@pytest.mark.parametrize(("facts", "step"), INBOX)
+def test_a_generation_awaits_only_a_step_the_rules_accept_now(
+    facts: list[Fact], step: Fact
+) -> None:
+    """A generation is in a body's inbox for a step when the rules accept that step of that
+    body now."""
+    store = Saftale.open(":memory:", recorded_by="test", clock=Clock())
+    store.record_many(facts)
+    views = MemoryBackend()
+    Runner(store, views, PROJECTIONS).run_once()
+    listed = (G, step.TYPE) in {(i.subject, i.fact_type) for i in Views(views).inbox(step.by).items}
+    try:
+        store.record(step)
+    except RuleViolation:
+        accepted = False
+    else:
+        accepted = True
+    assert listed == accepted
     store.close()
