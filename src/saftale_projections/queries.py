@@ -103,6 +103,9 @@ class IndicatorEntry:
     latest_value: float | None
     """``None`` with a ``latest_period``: the latest measurement had no data."""
     latest_final: bool | None
+    subject: str
+    """The generation (health agreement) whose indicator it is: successive generations
+    may keep an indicator of the same id in the same focus area."""
 
 
 @attrs.frozen
@@ -211,6 +214,7 @@ def _indicator(row: Row) -> IndicatorEntry:
         latest["period"] if latest else None,
         latest["value"] if latest else None,
         latest["final"] if latest else None,
+        row["subject"],
     )
 
 
