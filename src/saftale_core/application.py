@@ -409,6 +409,19 @@ class Saftale:
 
     # -- reading ----------------------------------------------------------------
 
+    @property
+    def notification_channel(self) -> str | None:
+        """The PostgreSQL channel on which the store announces its writes; ``None`` for a
+        store that announces nothing (SQLite, in memory).
+
+        eventsourcing's PostgreSQL recorder sends ``NOTIFY`` on it inside the transaction
+        that stores the facts, so a session that ``LISTEN``s there hears of a write when
+        it is committed, and never of one rolled back.  A notification carries nothing
+        but the news that the store may hold more than before: a read model that follows
+        the store with it still reads from its own position."""
+        channel = getattr(self._app.recorder, "channel_name", None)
+        return channel if isinstance(channel, str) else None
+
     def position(self) -> int:
         """The position of the latest recorded fact in the store (0 when empty).
 
