@@ -1,11 +1,10 @@
 """The runner: follows the event store and keeps views current.
 
-It reads facts after each projection's tracked position in batches (polling:
-SQLite offers no subscription, and polling works the same on every store),
-lets the projection turn each batch into row changes, and writes the changes
-with the new position in one transaction.  A runner killed mid-batch loses
-only the uncommitted batch, which the next run applies again from the tracked
-position: no fact is applied twice or skipped.  When a projection's
+It reads facts after each projection's tracked position in batches, lets the
+projection turn each batch into row changes, and writes the changes with the new
+position in one transaction.  A runner killed mid-batch loses only the uncommitted
+batch, which the next run applies again from the tracked position: no fact is
+applied twice or skipped.  When a projection's
 ``version`` differs from the stored one, its view is rebuilt on start; a runner
 already started that finds another version stored (a runner with newer code reset the
 view) stops with :class:`~saftale_projections.VersionChanged` instead of writing.
@@ -25,6 +24,13 @@ position is that of the last fact it applied.
 A batch is written by a writer thread while the next batch is read (and, in a rebuild,
 applied): a database working on a write lets the runner go on meanwhile.  Each write
 is still a compare-and-set on the position the batch was read after.
+
+:meth:`Runner.run_forever` follows a store on PostgreSQL by notification: the store
+announces each write when it is committed, and the runner, listening on a connection of
+its own, looks at the store then (and, should a notification go astray, at the latest
+every ``safety_interval`` seconds).  A store that announces nothing (SQLite, in memory)
+is looked at every ``poll_interval`` seconds.  Either way a look reads from the views'
+tracked positions, so what is applied never depends on a notification arriving.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from typing import cast
 import attrs
 
 from saftale_core import Recorded, Saftale, SaftaleError
+from saftale_projections._follow import Signal, listener_for
 from saftale_projections.protocol import (
     Batch,
     Changes,
@@ -56,6 +63,12 @@ Progress = Callable[[str, int, int], None]
 
 class ViewsBehind(SaftaleError, TimeoutError):
     """The views did not reach a position in time."""
+
+
+_RECHECK = 1.0
+"""Seconds: :meth:`Runner.wait`, woken by the runner that follows the store, still looks
+at the views every ``poll`` seconds but not more often than this (should a wake-up call
+go astray)."""
 
 
 @attrs.frozen
@@ -89,6 +102,13 @@ class Runner:
         self.batch_size = batch_size
         self._stopping = threading.Event()
         self._started = False
+        self._store_moved = Signal()
+        """Woken when the store announces a write (and on :meth:`stop`)."""
+        self._views_moved = Signal()
+        """Woken when this runner has written a batch or looked at the store, and when it
+        starts or stops following the store."""
+        self._following = False
+        """True while :meth:`run_forever` runs."""
         self.resets: dict[str, str] = {}
         """The views the last :meth:`start` reset (to build them again), and why."""
         store_link = getattr(store, "link", None)
@@ -308,6 +328,8 @@ class Runner:
             else:
                 # Another runner applied this batch first: go on from where it is.
                 positions[p.name] = self.backend.position(p.name)
+        if written:
+            self._views_moved.bump()
         return applied
 
     def _read(self, after: int, last: int) -> list[tuple[int, Recorded]]:
@@ -352,27 +374,77 @@ class Runner:
         self._started = True
         return self._catch_up(progress, overlap=True)
 
-    def run_forever(self, poll_interval: float = 0.5) -> None:
-        """Keep applying new facts until :meth:`stop`."""
-        self.start()
-        while not self._stopping.is_set():
-            if self.run_once() == 0:
-                self._stopping.wait(poll_interval)
+    def run_forever(self, poll_interval: float = 0.5, *, safety_interval: float = 10.0) -> None:
+        """Keep applying new facts until :meth:`stop`.
+
+        A store on PostgreSQL announces each write when it is committed (see
+        :attr:`Saftale.notification_channel <saftale_core.Saftale.notification_channel>`):
+        the runner listens on a connection of its own (``application_name`` ``saftale
+        runner (listening)``) and looks at the store as soon as a write is announced, and
+        at the latest every ``safety_interval`` seconds.  A store that announces nothing
+        (SQLite, in memory) is looked at every ``poll_interval`` seconds, and so is a
+        store on PostgreSQL while the listening connection is lost: it is made again
+        (with growing pauses), and the runner then looks at once, since writes made
+        meanwhile were announced to nobody.
+
+        A notification only wakes the runner: it reads from the views' tracked
+        positions and writes rows and position in one transaction, as :meth:`run_once`
+        does, so a notification missed or doubled loses or doubles nothing.  The
+        listening connection is closed when this returns."""
+        if poll_interval <= 0 or safety_interval <= 0:
+            raise ValueError("poll_interval and safety_interval must be above 0 seconds")
+        self._following = True
+        self._views_moved.bump()  # waiters count on this runner from now on
+        listener = None
+        try:
+            self.start()
+            listener = listener_for(self.store, self._store_moved)
+            if listener is not None:
+                listener.start()
+            while not self._stopping.is_set():
+                seen = self._store_moved.count
+                applied = self.run_once()
+                # the views may have been moved by other runners too: waiters look again
+                self._views_moved.bump()
+                if applied:
+                    continue
+                listening = listener is not None and listener.listening
+                self._store_moved.wait(seen, safety_interval if listening else poll_interval)
+        finally:
+            self._following = False
+            if listener is not None:
+                listener.close()
+            self._views_moved.bump()  # waiters stop counting on this runner
 
     def stop(self) -> None:
+        """Make :meth:`run_forever` return: at once while it waits to be told of a write,
+        else when the batch under way is written."""
         self._stopping.set()
+        self._store_moved.bump()
 
     def wait(self, position: int, timeout: float = 10.0, poll: float = 0.05) -> None:
         """Block until every view has applied the fact at ``position`` (read-your-writes:
-        pass ``store.last_position`` after recording)."""
+        pass ``store.last_position`` after recording).
+
+        While this runner follows the store (:meth:`run_forever` in another thread of
+        this process), it wakes the waiters each time it has written a batch or looked
+        at the store, and they look at the views then (otherwise only every ``poll``
+        seconds, and not more often than once a second).  While it does not, nothing
+        tells when the views move (a runner in another process writes them), and they
+        are looked at every ``poll`` seconds.  Raises :class:`ViewsBehind` after
+        ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
+            seen = self._views_moved.count
             behind = [p.name for p in self.projections if self.backend.position(p.name) < position]
             if not behind:
                 return
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise ViewsBehind(
                     f"views {', '.join(behind)} did not reach position "
                     f"{position} within {timeout} s"
                 )
-            time.sleep(poll)
+            # woken, too, when this runner starts to follow the store
+            interval = max(poll, _RECHECK) if self._following else poll
+            self._views_moved.wait(seen, min(interval, remaining))
