@@ -80,11 +80,11 @@ def show_import(app: Saftale, history: Path) -> int:
     for number, error in result.refusals:
         print(f"{history.name}:{number}: {error.code}: {error.detail}")
     if not result.ok:
-        print(f"refused: {len(result.refusals)} line(s) of {history.name}; nothing was recorded")
+        print(f"refused: {result.refusal_count} line(s) of {history.name}; nothing was recorded")
         return 1
     print(
         f"{history.name}: {result.recorded} facts recorded, "
-        f"{len(result.already_recorded)} already there ({result.checked} lines read)"
+        f"{result.already_recorded_count} already there ({result.checked} lines read)"
     )
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -332,3 +333,129 @@ def test_a_whole_number_beyond_64_bits_is_refused_not_rounded(app: Saftale) -> N
     assert result.checked == 3
     assert app.import_history(lines[:1]).recorded == 1
     assert getattr(app.history("a")[0].fact, "title", None) == "Plan 12345678901234567890123"
+
+
+# -- several sources: one history, all or nothing ---------------------------------------------
+
+
+def test_several_sources_are_one_history_checked_in_order(app: Saftale, tmp_path: Path) -> None:
+    """The second file goes on with the first file's subject: checked on its own it would
+    be refused (unknown-subject); checked after the first, it is accepted."""
+    facts = agreement_path("a")
+    first = write(tmp_path, lines_of(facts[:4]), "first.jsonl")
+    rest = write(tmp_path, lines_of(facts[4:]), "rest.jsonl")
+    dry = app.import_history(first, rest, dry_run=True)
+    assert dry.ok and dry.recorded == 0, dry.refusals
+    assert [s.new for s in dry.sources] == [4, len(facts) - 4]
+    assert app.subjects() == []
+    result = app.import_history(first, rest)
+    assert result.ok and result.recorded == len(facts) == result.checked
+    assert [h.fact for h in app.history("a")] == facts
+
+
+def test_a_refused_line_in_any_source_records_nothing_of_any(app: Saftale, tmp_path: Path) -> None:
+    a, b = agreement_path("a"), agreement_path("b")
+    bad = json.dumps({"type": "Nope", "subject": "b", "on": "2019", "by": "SSG"})
+    reports: list[tuple[int, int, str]] = []
+    result = app.import_history(
+        write(tmp_path, lines_of(a), "a.jsonl"),
+        write(tmp_path, [*lines_of(b[:3]), bad, *lines_of(b[3:])], "b.jsonl"),
+        on_report=lambda r: reports.append((r.source, r.line, r.refusal.code if r.refusal else "")),
+    )
+    assert reports == [(1, 4, "bad-record")]
+    assert [(s.ok, s.checked, s.refusal_count) for s in result.sources] == [
+        (True, len(a), 0),
+        (False, len(b) + 1, 1),
+    ]
+    assert not result.ok and result.recorded == 0
+    assert app.subjects() == []
+
+
+def test_refused_lines_keep_their_source_and_line_number(app: Saftale, tmp_path: Path) -> None:
+    a = agreement_path("a")
+    wrong_body = fact_to_dict(a[1]) | {"by": "SKU"}  # only SSG approves a kommissorium
+    later = json.dumps({"type": "ClusterOffered", "subject": "a", "on": "2019-02-30", "by": "SSG"})
+    reports: list[Any] = []
+    result = app.import_history(
+        [lines_of(a)[0], "", json.dumps(wrong_body)],
+        ["", "", later],
+        on_report=reports.append,
+    )
+    assert [(r.source, r.line, r.refusal.code) for r in reports] == [
+        (0, 3, "not-authorised"),
+        (1, 3, "bad-date"),
+    ]
+    assert [s.refusals[0][0] for s in result.sources] == [3, 3]
+    assert result.refusal_count == 2
+
+
+def test_importing_several_sources_again_records_nothing(app: Saftale, tmp_path: Path) -> None:
+    facts = agreement_path("a")
+    sources = [lines_of(facts[:5]), lines_of(facts[5:])]
+    assert app.import_history(*sources).recorded == len(facts)
+    again = app.import_history(*sources)
+    assert again.ok and again.recorded == 0
+    assert [s.already_recorded for s in again.sources] == [
+        tuple(range(1, 6)),
+        tuple(range(1, len(facts) - 4)),
+    ]
+
+
+# -- what is found, as it is found, in bounded memory ------------------------------------------
+
+
+def test_each_refusal_is_reported_as_soon_as_its_line_is_checked(app: Saftale) -> None:
+    """``on_report`` sees a refused line before the next line is read: a file of a million
+    refused lines can be printed as it goes."""
+    read = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal read
+        for number in range(1, 301):
+            read = number
+            yield "{not json" if number % 3 else lines_of(agreement_path(f"s{number}")[:1])[0]
+
+    seen: list[tuple[int, int]] = []
+    app.import_history(lines(), on_report=lambda r: seen.append((r.line, read)))
+    assert seen == [(n, n) for n in range(1, 301) if n % 3]
+
+
+def test_a_result_keeps_the_first_reports_and_counts_them_all(
+    app: Saftale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saftale_core import history
+
+    monkeypatch.setattr(history, "REPORTS_KEPT", 5)
+    facts = agreement_path("a")
+    app.import_history(lines_of(facts))
+    draft = next(i for i, f in enumerate(facts) if f.TYPE == "DraftSubmitted")
+    warned = json.dumps(fact_to_dict(facts[draft]) | {"subject": "b", "triple_aim": False})
+    lines = [*lines_of(facts), *["[]"] * 12, *lines_of(agreement_path("b")[:draft]), warned]
+    reports: list[Any] = []
+    result = app.import_history(lines, ["[]"] * 3, on_report=reports.append)
+    first, second = result.sources
+    assert [n for n, _ in first.refusals] == list(range(len(facts) + 1, len(facts) + 6))
+    assert (first.refusal_count, first.already_recorded_count, first.warning_count) == (
+        12,
+        len(facts),
+        1,
+    )
+    assert first.already_recorded == (1, 2, 3, 4, 5)
+    assert len(second.refusals) == second.refusal_count == 3
+    # over all sources: the first five, and every one counted
+    assert [n for n, _ in result.refusals] == [n for n, _ in first.refusals]
+    assert result.refusal_count == 15 and result.already_recorded_count == len(facts)
+    assert len(reports) == 15 + len(facts) + 1
+
+
+def test_an_error_of_on_report_stops_the_import_unchanged(app: Saftale) -> None:
+    """A reader that went away (``BrokenPipeError``, an ``OSError``) is not taken for a
+    failure to read the file: it comes out as it is, with nothing recorded."""
+
+    def gone(_: Any) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    facts = agreement_path("a")
+    with pytest.raises(BrokenPipeError):
+        app.import_history([*lines_of(facts), "{not json"], on_report=gone)
+    assert app.subjects() == []

@@ -15,6 +15,12 @@ bounded, however long the file:
 The facts that passed wait in the **spool**, a temporary SQLite file indexed by
 subject, each as its canonical stored state (the bytes the hash chain covers), until
 the whole file has been checked and they are stored in one transaction.
+
+Several files imported at once are one history: each :meth:`Import.begin` starts the
+next source, whose lines are checked against the facts of the sources before it.
+What a line is refused for (or warned about, or repeats) goes to ``on_report`` as it
+is found; per source, only counts and the first :data:`~saftale_core.history.REPORTS_KEPT`
+of each are kept.
 """
 
 from __future__ import annotations
@@ -26,14 +32,15 @@ import sqlite3
 import tempfile
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from saftale_core import history as history_files
 from saftale_core.errors import RuleViolation, RuleWarning
 from saftale_core.facts import Fact, FactCorrected, Recorded, subject_id
-from saftale_core.history import Line
+from saftale_core.history import Line, LineReport, SourceResult
 from saftale_core.process import Context
 from saftale_core.serialization import FactMapper, Prepared, decode_stored, prepare
 from saftale_core.subjects import PROCESSES, decide, decide_next, effective_facts, process_of
@@ -41,7 +48,7 @@ from saftale_core.subjects import PROCESSES, decide, decide_next, effective_fact
 if TYPE_CHECKING:
     from saftale_core.application import Saftale
 
-__all__ = ["HISTORIES_KEPT", "SUBJECTS_KEPT", "Import"]
+__all__ = ["HISTORIES_KEPT", "SUBJECTS_KEPT", "Import", "ReportFailed"]
 
 SUBJECTS_KEPT = 2_000
 """Subjects kept in memory during an import (least recently used dropped beyond)."""
@@ -51,6 +58,39 @@ HISTORIES_KEPT = 64
 
 _FLUSH = 1_000
 """Checked facts buffered before they are written to the spool."""
+
+
+class ReportFailed(Exception):
+    """The caller's ``on_report`` raised an ``OSError`` (e.g. its reader went away):
+    carried out of the import unchanged, not taken for a failure to read or spool."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@attrs.define
+class _Found:
+    """What an import found in one source so far: counts, and the first few of each."""
+
+    refusals: list[tuple[int, RuleViolation]] = attrs.Factory(list)
+    warnings: list[tuple[int, RuleWarning]] = attrs.Factory(list)
+    already: list[int] = attrs.Factory(list)
+    checked: int = 0
+    refused: int = 0
+    warned: int = 0
+    repeated: int = 0
+
+    def result(self) -> SourceResult:
+        return SourceResult(
+            tuple(self.refusals),
+            tuple(self.warnings),
+            tuple(self.already),
+            self.checked,
+            self.refused,
+            self.warned,
+            self.repeated,
+        )
 
 
 @attrs.define
@@ -166,16 +206,23 @@ class Import:
     Use as a context manager (the spool is deleted on exit).
     """
 
-    def __init__(self, app: Saftale, who: str, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        app: Saftale,
+        who: str,
+        now: dt.datetime,
+        on_report: Callable[[LineReport], None] | None = None,
+    ) -> None:
         self.app = app
         self.who = who
         self.now = now
         self.registry = app.registry
         self.ctx = Context(app.registry, now, self._kind_of)
-        self.refusals: list[tuple[int, RuleViolation]] = []
-        self.warnings: list[tuple[int, RuleWarning]] = []
-        self.already: list[int] = []
+        self.on_report = on_report
+        self.found: list[_Found] = []
+        """What was found in each source begun so far."""
         self.checked = 0
+        self.refused = 0
         self.new = 0
         self._mapper = cast(FactMapper, app._app.mapper)
         self._empty = app.position() == 0  # then no subject needs looking up in the store
@@ -240,27 +287,69 @@ class Import:
             self._histories.popitem(last=False)
         return history
 
+    # -- what is found ---------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start the next source: its lines are checked after those of the sources
+        before it, as one history."""
+        self.found.append(_Found())
+
+    def _report(self, report: LineReport) -> None:
+        if self.on_report is None:
+            return
+        try:
+            self.on_report(report)
+        except OSError as exc:
+            raise ReportFailed(exc) from exc
+
+    def _refuse(self, number: int, error: RuleViolation) -> None:
+        found = self.found[-1]
+        found.refused += 1
+        self.refused += 1
+        if len(found.refusals) < history_files.REPORTS_KEPT:
+            found.refusals.append((number, error))
+        self._report(LineReport(len(self.found) - 1, number, refusal=error))
+
+    def _warn(self, number: int, warning: RuleWarning) -> None:
+        found = self.found[-1]
+        found.warned += 1
+        if len(found.warnings) < history_files.REPORTS_KEPT:
+            found.warnings.append((number, warning))
+        self._report(LineReport(len(self.found) - 1, number, warning=warning))
+
+    def _repeat(self, number: int) -> None:
+        found = self.found[-1]
+        found.repeated += 1
+        if len(found.already) < history_files.REPORTS_KEPT:
+            found.already.append(number)
+        self._report(LineReport(len(self.found) - 1, number))
+
+    def results(self) -> list[SourceResult]:
+        """What was found in each source, in the order they were begun."""
+        return [found.result() for found in self.found]
+
     # -- checking ------------------------------------------------------------------
 
     def check(self, line: Line) -> None:
+        """Check the next line of the current source (see :meth:`begin`)."""
+        if not self.found:
+            self.begin()
         self.checked += 1
+        self.found[-1].checked += 1
         if line.error is not None or line.fact is None:
-            error = line.error or RuleViolation("bad-record", "empty line")
-            self.refusals.append((line.number, error))
+            self._refuse(line.number, line.error or RuleViolation("bad-record", "empty line"))
             return
         fact = line.fact
         sub = self._subject(fact.subject)
         if sub.length and self._repeats(fact.subject, sub, fact):
-            self.already.append(line.number)
+            self._repeat(line.number)
             return
         ctx = self.ctx
         if line.recorded_at is not None:
             refusal = self._recorded_at(line.recorded_at, sub)
             if refusal is not None:
                 error = RuleViolation("bad-record", refusal)
-                self.refusals.append(
-                    (line.number, error.for_fact(subject=fact.subject, fact_type=fact.TYPE))
-                )
+                self._refuse(line.number, error.for_fact(subject=fact.subject, fact_type=fact.TYPE))
                 return
             # A line exported by saftale keeps when it was first recorded; the rules
             # are checked as of then.
@@ -273,7 +362,7 @@ class Import:
             else:
                 decision = decide_next(sub.first, sub.state, fact, ctx)
         except RuleViolation as exc:
-            self.refusals.append((line.number, exc))
+            self._refuse(line.number, exc)
             return
         rec = Recorded(
             originator_id=sub.oid,
@@ -298,8 +387,8 @@ class Import:
             kept.append(rec)
         self._spool.add(fact.subject, prepare(rec))
         self.new += 1
-        if decision.warnings:
-            self.warnings += [(line.number, w) for w in decision.warnings]
+        for warning in decision.warnings:
+            self._warn(line.number, warning)
 
     def _recorded_at(self, at: dt.datetime, sub: _Subject) -> str | None:
         """Why a line's ``recorded_at`` is refused (``None``: it is not)."""

@@ -30,7 +30,7 @@ from typing import IO, Any, TypeVar, cast
 import attrs
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from saftale_core._importer import Import
+from saftale_core._importer import Import, ReportFailed
 from saftale_core.agreement import AGREEMENT, STATUSES, AgreementState
 from saftale_core.errors import (
     ConcurrencyConflict,
@@ -41,7 +41,7 @@ from saftale_core.errors import (
 )
 from saftale_core.facts import Fact, Recorded, subject_id
 from saftale_core.generation import FollowUp, GenerationState, follow_up
-from saftale_core.history import ImportResult, Line, export_lines, read_lines
+from saftale_core.history import ImportResult, Line, LineReport, export_lines, read_lines
 from saftale_core.ledger import SEAL_TOPIC, Verification
 from saftale_core.ledger import verify as verify_chain
 from saftale_core.process import Context, NextStep
@@ -67,6 +67,8 @@ __all__ = [
 ]
 
 Clock = Callable[[], dt.datetime]
+HistorySource = str | Path | IO[str] | IO[bytes] | Iterable[str] | Iterable[Line]
+"""A history file to import: a path, an open file, lines of text, or checked lines."""
 _LEDGER_RETRIES = 200
 S = TypeVar("S")
 
@@ -293,54 +295,58 @@ class Saftale:
 
     def import_history(
         self,
-        source: str | Path | IO[str] | IO[bytes] | Iterable[str] | Iterable[Line],
-        *,
+        source: HistorySource,
+        *more: HistorySource,
         recorded_by: str | None = None,
         dry_run: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        on_report: Callable[[LineReport], None] | None = None,
     ) -> ImportResult:
-        """Check a whole history file against the rules and the store; record all or nothing.
+        """Check history files against the rules and the store; record all or nothing.
 
-        ``source`` is a path, an open text file, lines of text, or
-        :class:`~saftale_core.history.Line` objects.  Every refused line is
-        reported (:attr:`ImportResult.refusals`); if there is one, nothing is
-        recorded.  A line equal to a fact already recorded (or to an earlier
-        line) is a no-op, so importing the same file twice records each fact once.
+        Each source is a path, an open file, lines of text, or
+        :class:`~saftale_core.history.Line` objects.  Several sources are one
+        history, checked in the order given: a line of the second is checked
+        against the facts of the first.  Every refused line of every source is
+        reported; if there is one, nothing of any source is recorded.  A line
+        equal to a fact already recorded (or to an earlier line) is a no-op, so
+        importing the same files twice records each fact once.
 
-        The file streams, in bounded memory: what is checked waits in a
+        ``on_report`` sees each refused line, warning and repeated line as soon as
+        it is checked, in line order (a :class:`~saftale_core.history.LineReport`
+        naming its source and line); the result counts them all and keeps the
+        first :data:`~saftale_core.history.REPORTS_KEPT` of each per source.  An
+        exception raised by ``on_report`` stops the import, with nothing recorded,
+        and comes out unchanged.
+
+        The files stream, in bounded memory: what is checked waits in a
         temporary file (an SQLite file in the temporary folder), not in memory,
         and is then stored in one transaction; at most a few thousand subjects
         are kept in memory, and one dropped is loaded again when a later line
         needs it.  ``progress(stage, count)`` is called as lines are checked
-        (``"checked"``) and facts stored (``"recorded"``).
+        (``"checked"``, counted over all sources) and facts stored (``"recorded"``).
         """
         who = _check_recorder(recorded_by or self.recorded_by)
         now = self.clock()
-        lines: Iterable[Line]
-        if isinstance(source, str | Path) or hasattr(source, "read"):
-            lines = read_lines(cast(Any, source))
-        else:
-            items = iter(cast(Iterable[Any], source))
-            head = next(items, None)
-            rest: Iterable[Any] = [] if head is None else itertools.chain([head], items)
-            lines = cast(Iterable[Line], rest) if isinstance(head, Line) else read_lines(rest)
         try:
-            with Import(self, who, now) as job:
-                for line in lines:
-                    job.check(line)
-                    if progress is not None and job.checked % 1000 == 0:
-                        progress("checked", job.checked)
+            with Import(self, who, now, on_report) as job:
+                for each in (source, *more):
+                    job.begin()
+                    for line in _lines_of(each):
+                        job.check(line)
+                        if progress is not None and job.checked % 1000 == 0:
+                            progress("checked", job.checked)
                 recorded = 0
-                if not job.refusals and not dry_run and job.new:
+                if not job.refused and not dry_run and job.new:
                     recorded = self._store_spooled(job, now, progress)
-        except OSError as exc:  # the file, or the temporary space for what was checked
+        except ReportFailed as exc:  # the caller's own error, e.g. its reader went away
+            raise exc.error from None
+        except OSError as exc:  # a file, or the temporary space for what was checked
             where = f"{exc.filename}: " if exc.filename else ""
             raise StoreError(
                 f"could not import: {where}{exc.strerror or exc}; nothing was recorded"
             ) from None
-        return ImportResult(
-            tuple(job.refusals), tuple(job.warnings), tuple(job.already), recorded, job.checked
-        )
+        return ImportResult.of(job.results(), recorded)
 
     def _store_spooled(
         self, job: Import, now: dt.datetime, progress: Callable[[str, int], None] | None
@@ -745,6 +751,18 @@ class Saftale:
             if len(notes) < batch:
                 return
             position = notes[-1].id + 1
+
+
+def _lines_of(source: HistorySource) -> Iterable[Line]:
+    """The lines of one history source, streaming."""
+    if isinstance(source, str | Path) or hasattr(source, "read"):
+        return read_lines(cast(Any, source))
+    items = iter(cast(Iterable[Any], source))
+    head = next(items, None)
+    if head is None:
+        return []
+    rest = itertools.chain([head], items)
+    return cast(Iterable[Line], rest) if isinstance(head, Line) else read_lines(rest)
 
 
 def _as_uuid(originator_id: uuid.UUID | str) -> uuid.UUID:

@@ -23,7 +23,16 @@ from saftale_core.errors import RuleViolation, RuleWarning
 from saftale_core.facts import Fact, Recorded
 from saftale_core.serialization import fact_from_dict, fact_to_dict
 
-__all__ = ["MAX_LINE", "ImportResult", "Line", "export_lines", "read_lines"]
+__all__ = [
+    "MAX_LINE",
+    "REPORTS_KEPT",
+    "ImportResult",
+    "Line",
+    "LineReport",
+    "SourceResult",
+    "export_lines",
+    "read_lines",
+]
 
 
 @attrs.frozen
@@ -194,21 +203,91 @@ def _moment(value: object) -> dt.datetime:
     )
 
 
+REPORTS_KEPT = 1_000
+"""How many refused lines, warnings and repeated lines an :class:`ImportResult` keeps of
+each source (the first ones); it counts them all, and ``on_report`` sees every one."""
+
+
 @attrs.frozen
-class ImportResult:
-    """What an import found and did."""
+class LineReport:
+    """What an import says about one line, as soon as it has checked it: the line is
+    refused (:attr:`refusal`), has a warning (:attr:`warning`; a line with two warnings
+    gives two reports), or repeats a fact already recorded (neither)."""
+
+    source: int
+    """Which source the line is in: its place among the sources given (0 for the first)."""
+    line: int
+    """Its number in that source (1 for the first line; blank lines count)."""
+    refusal: RuleViolation | None = None
+    warning: RuleWarning | None = None
+
+    @property
+    def already_recorded(self) -> bool:
+        """The line repeats a fact already recorded (or an earlier line): a no-op."""
+        return self.refusal is None and self.warning is None
+
+
+@attrs.frozen
+class SourceResult:
+    """What an import found in one source.
+
+    ``refusals``, ``warnings`` and ``already_recorded`` keep the first
+    :data:`REPORTS_KEPT` of each, so that a file with a million refused lines does not
+    fill the memory; the ``*_count`` fields count them all.
+    """
 
     refusals: tuple[tuple[int, RuleViolation], ...]
+    """(line number, why) of the first refused lines, in line order."""
     warnings: tuple[tuple[int, RuleWarning], ...]
+    """(line number, warning) of the first warnings, in line order."""
     already_recorded: tuple[int, ...]
-    """Line numbers that repeat a fact already recorded (no-ops)."""
-    recorded: int
-    """How many facts were recorded (0 when refused or on a dry run)."""
+    """Line numbers of the first lines that repeat a fact already recorded (no-ops)."""
     checked: int
+    """Non-blank lines read."""
+    refusal_count: int = 0
+    warning_count: int = 0
+    already_recorded_count: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.refusals
+        """No line was refused."""
+        return self.refusal_count == 0
+
+    @property
+    def new(self) -> int:
+        """Lines that add a fact: recorded, unless a line of any source was refused (or
+        on a dry run)."""
+        return self.checked - self.refusal_count - self.already_recorded_count
+
+
+@attrs.frozen
+class ImportResult(SourceResult):
+    """What an import found and did, over all its sources (each in :attr:`sources`).
+
+    With several sources, the line numbers in ``refusals``, ``warnings`` and
+    ``already_recorded`` are each their own source's: tell them apart with
+    :attr:`sources` or ``on_report``.
+    """
+
+    recorded: int = 0
+    """How many facts were recorded (0 when a line was refused, or on a dry run)."""
+    sources: tuple[SourceResult, ...] = ()
+
+    @classmethod
+    def of(cls, sources: Iterable[SourceResult], recorded: int) -> ImportResult:
+        """The result of an import of ``sources`` that recorded ``recorded`` facts."""
+        sources = tuple(sources)
+        return cls(
+            refusals=tuple(x for s in sources for x in s.refusals)[:REPORTS_KEPT],
+            warnings=tuple(x for s in sources for x in s.warnings)[:REPORTS_KEPT],
+            already_recorded=tuple(x for s in sources for x in s.already_recorded)[:REPORTS_KEPT],
+            checked=sum(s.checked for s in sources),
+            refusal_count=sum(s.refusal_count for s in sources),
+            warning_count=sum(s.warning_count for s in sources),
+            already_recorded_count=sum(s.already_recorded_count for s in sources),
+            recorded=recorded,
+            sources=sources,
+        )
 
 
 def export_lines(records: Iterable[Recorded]) -> Iterator[str]:
