@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import select
 import shutil
 import sqlite3
 import subprocess
@@ -349,13 +350,19 @@ class Store:
     export: tuple[str, ...]
 
 
+def import_examples(db: str, cwd: Path) -> list[Run]:
+    """The three bundled example histories, imported one by one: three writes, each
+    with its seal (the verify tests take seals away)."""
+    return [ok(saftale("import", str(EXAMPLES / n), db=db, cwd=cwd)) for n in EXAMPLE_FILES]
+
+
 @pytest.fixture(scope="module")
 def examples_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """An SQLite store with the three bundled example histories; only read by the tests."""
     cwd = tmp_path_factory.mktemp("examples")
     db = f"sqlite:///{cwd / 'examples.db'}"
-    run = ok(saftale("import", *(str(EXAMPLES / n) for n in EXAMPLE_FILES), db=db, cwd=cwd))
-    assert "triple-aim-missing" in run.out
+    runs = import_examples(db, cwd)
+    assert "triple-aim-missing" in runs[0].out
     export = exported(db, cwd)
     assert len(export) == len([x for x in example_lines() if x.strip()])
     return Store(db, cwd, tuple(export))
@@ -401,9 +408,9 @@ def refusal_batch(
 ) -> Iterator[Batch]:
     """Every refused file imported by one command into an empty store, then exported.
 
-    Each file is checked and recorded on its own (all or nothing per file), so
-    one run shows every code; a file that was wrongly accepted would show up in
-    the export and lack its refusal line.
+    The files are one history, each about subjects of its own, so one run shows
+    every code with its file's name and line; a refusal that went missing would
+    leave its file without its line (and the whole import would be recorded).
     """
     if request.param == "postgres":
         pg.require()
@@ -440,6 +447,7 @@ def test_refused_files_exit_1_without_a_traceback_and_record_nothing(
     # One line per refused file on stdout, and nothing else (no "already recorded").
     assert len(run.lines) == len(REFUSALS), run
     assert run.err.count("nothing was recorded") == len(REFUSALS)
+    assert f"nothing of the {len(REFUSALS)} files was recorded" in run.err
     assert refusal_batch.export == ()
 
 
@@ -578,6 +586,112 @@ def test_dry_run_records_nothing_and_the_same_file_then_imports(
     real = ok(saftale("import", "long.jsonl", db=db, cwd=tmp_path))
     assert f"long.jsonl: recorded {len(long_history)} facts" in real.err
     assert len(exported(db, tmp_path)) == len(long_history)
+
+
+def test_several_files_are_one_history_in_the_order_given(tmp_path: Path) -> None:
+    """The second file goes on with the subjects of the first: with --dry-run and without,
+    its lines are checked against the first file's facts (on its own it is refused)."""
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    a, b = agreement_path("a"), task_path("b")
+    write(tmp_path / "start.jsonl", [*lines_of(a[:4]), *lines_of(b[:3])])
+    write(tmp_path / "more.jsonl", [*lines_of(a[4:]), "", *lines_of(b[3:])])
+    alone = saftale("import", "--dry-run", "more.jsonl", db=db, cwd=tmp_path)
+    assert alone.code == 1 and "unknown-subject" in alone.out, alone
+    dry = ok(saftale("import", "--dry-run", "start.jsonl", "more.jsonl", db=db, cwd=tmp_path))
+    assert dry.out == ""
+    assert "start.jsonl: would record 7 facts; 0 already recorded" in dry.err
+    assert f"more.jsonl: would record {len(a) + len(b) - 7} facts; 0 already" in dry.err
+    assert not (tmp_path / "s.db").exists()
+    real = ok(saftale("import", "start.jsonl", "more.jsonl", db=db, cwd=tmp_path))
+    assert "start.jsonl: recorded 7 facts" in real.err
+    assert f"more.jsonl: recorded {len(a) + len(b) - 7} facts" in real.err
+    once = exported(db, tmp_path)
+    assert len(once) == len(a) + len(b)
+    # and again: every line of both files is a no-op
+    again = ok(saftale("import", "start.jsonl", "more.jsonl", db=db, cwd=tmp_path))
+    assert again.lines == [
+        *(f"start.jsonl:{n}: already recorded" for n in range(1, 8)),
+        *(
+            f"more.jsonl:{n}: already recorded"
+            for n in range(1, len(a) + len(b) - 5)
+            if n != len(a) - 3
+        ),
+    ]
+    assert "more.jsonl: recorded 0 facts" in again.err
+    assert exported(db, tmp_path) == once
+
+
+def test_a_refused_line_in_any_file_records_nothing_of_any(empty_url: str, tmp_path: Path) -> None:
+    """One import of several files is all or nothing: the first file is valid, the
+    second goes on with it and has a bad line, the third is valid: nothing is recorded,
+    and each refusal names its own file and line."""
+    a, b, c = agreement_path("a"), agreement_path("b"), task_path("c")
+    bad_date = line(first(a, "ClusterOffered"), on="2019-02-30")
+    wrong_body = line(a[len(a) // 2], by="klynge:atlantis")
+    write(tmp_path / "a.jsonl", [*lines_of(a[:2]), "", *lines_of(b)])
+    write(tmp_path / "more-a.jsonl", [*lines_of(a[2:4]), bad_date, *lines_of(a[4:6]), wrong_body])
+    write(tmp_path / "c.jsonl", lines_of(c))
+    files = ("a.jsonl", "more-a.jsonl", "c.jsonl")
+    run = saftale("import", *files, db=empty_url, cwd=tmp_path)
+    assert run.code == 1, run
+    assert "Traceback" not in run.err
+    assert [x.split(": ")[:2] for x in run.lines] == [
+        ["more-a.jsonl:3", "bad-date"],
+        ["more-a.jsonl:6", "unknown-body"],
+    ]
+    assert "more-a.jsonl: refused: 2 of 6 lines; nothing was recorded" in run.err
+    assert "nothing of the 3 files was recorded" in run.err
+    assert exported(empty_url, tmp_path) == []
+    dry = saftale("import", "--dry-run", *files, db=empty_url, cwd=tmp_path)
+    assert (dry.code, dry.lines) == (1, run.lines), dry
+
+
+def test_stdin_can_be_one_of_the_files_but_only_once(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    a = agreement_path("a")
+    write(tmp_path / "start.jsonl", lines_of(a[:3]))
+    more = "".join(x + "\n" for x in lines_of(a[3:])).encode()
+    run = ok(saftale("import", "start.jsonl", "-", db=db, cwd=tmp_path, stdin=more))
+    assert f"<stdin>: recorded {len(a) - 3} facts" in run.err
+    twice = saftale("import", "-", "-", db=db, cwd=tmp_path, stdin=b"")
+    assert twice.code == 2 and "only once" in twice.err, twice
+
+
+def test_refused_lines_print_as_they_are_found(tmp_path: Path) -> None:
+    """Refusals print in line order as the file is read (not gathered first): the first
+    refusals reach the reader while the import is still reading the rest of the file."""
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    fifo = tmp_path / "refused.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [SAFTALE, "import", "--dry-run", "refused.fifo"],
+        cwd=tmp_path,
+        env={**os.environ, "SAFTALE_DB": db},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        with fifo.open("w", encoding="utf-8") as feed:
+            # Enough refused lines to fill the output's buffer, then wait for them to be
+            # read before the file goes on: a command that gathered its refusals first
+            # would print nothing until the file ends.
+            feed.write("[]\n" * 2000)
+            feed.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "nothing printed while the file is still being read"
+            first_line = proc.stdout.readline().decode()
+            feed.write("[]\n" * 10)
+        rest = proc.stdout.read().decode().splitlines()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 1, err
+    finally:
+        proc.kill()
+        proc.wait()
+    assert first_line.startswith("refused.fifo:1: bad-record: ")
+    numbers = [int(x.split(":")[1]) for x in [first_line, *rest]]
+    assert numbers == list(range(1, 2011))
+    assert "refused.fifo: refused: 2010 of 2010 lines; nothing was recorded" in err
 
 
 # -- 3. idempotent re-import ------------------------------------------------------------------
@@ -765,7 +879,7 @@ def tamper_store(kind: str, examples_store: Store, tmp_path: Path) -> Iterator[s
         yield sqlite_copy(examples_store, tmp_path / "copy.db")
         return
     url, cleanup = new_store(kind, tmp_path)
-    ok(saftale("import", *(str(EXAMPLES / n) for n in EXAMPLE_FILES), db=url, cwd=tmp_path))
+    import_examples(url, tmp_path)
     yield url
     cleanup()
 
@@ -799,7 +913,7 @@ def test_verify_is_ok_on_a_fresh_import_and_checks_an_expected_head(
     match = HEAD.search(run.out.strip())
     assert run.code == 0 and match, run
     assert int(match.group(1)) == len([x for x in example_lines() if x.strip()])
-    assert int(match.group(2)) == 3  # a seal per imported file
+    assert int(match.group(2)) == 3  # a seal per import
     ok(verify(tamper_store, tmp_path, "--expect", match.group(3)))
     wrong = verify(tamper_store, tmp_path, "--expect", "0" * 64)
     assert wrong.code == 1, wrong

@@ -32,6 +32,7 @@ from saftale_core import Saftale, SaftaleError
 from saftale_core.dates import Period
 from saftale_core.errors import RuleViolation, StoreError, StoreMissing
 from saftale_core.facts import Recorded
+from saftale_core.history import LineReport
 from saftale_core.registry import Registry
 from saftale_core.serialization import fact_to_dict
 from saftale_core.store import DEFAULT_URL, default_url
@@ -229,8 +230,11 @@ def _store(
 def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool) -> None:
     """Check history FILES (JSON Lines, '-' for stdin) and record them, all or nothing.
 
-    Every refused line prints as FILE:LINE: CODE: message, and then nothing of
-    that file is recorded (exit 1).  Lines already recorded are no-ops.
+    Several FILES are one history, checked in the order given: a line of the second
+    file is checked against the facts of the first.  Every refused line prints as
+    FILE:LINE: CODE: message as soon as it is found, and then nothing of any of the
+    FILES is recorded (exit 1).  Lines already recorded are no-ops, so importing the
+    same files again records nothing new.
     """
     for name in files:
         if name == "-":
@@ -240,48 +244,60 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
             raise Usage(f"{name}: no such file")
         if path.is_dir():
             raise Usage(f"{name}: is a folder, not a history file")
-    refused = False
-    with _store(settings, create=not dry_run, missing_is_empty=dry_run) as app:
-        for name in files:
-            refused |= not _import_one(app, name, dry_run=dry_run, quiet=quiet)
-    if refused:
-        raise Failed("")
+    if list(files).count("-") > 1:
+        raise Usage("'-' (stdin) can be given only once")
+    shown = ["<stdin>" if name == "-" else name for name in files]
+    sources = [sys.stdin.buffer if name == "-" else Path(name) for name in files]
+    label = shown[0] if len(shown) == 1 else f"{len(shown)} files"
+    progress = _Progress(f"checking {label}", quiet)
+    # Each line as it is found, unflushed: a terminal shows it at once (line-buffered), a
+    # pipe or file gets it in blocks (a million refused lines cost little).
+    out = sys.stdout
 
-
-def _import_one(app: Saftale, name: str, *, dry_run: bool, quiet: bool) -> bool:
-    show = "<stdin>" if name == "-" else name
-    progress = _Progress(f"checking {show}", quiet)
-    try:
-        if name == "-":
-            result = app.import_history(sys.stdin.buffer, dry_run=dry_run, progress=progress)
+    def report(found: LineReport) -> None:
+        where = f"{shown[found.source]}:{found.line}"
+        if found.refusal is not None:
+            text = f"{where}: {found.refusal.code}: {found.refusal.detail}\n"
+        elif found.warning is not None:
+            text = f"{where}: {found.warning.code}: warning: {found.warning.detail}\n"
+        elif quiet:
+            return
         else:
-            with Path(name).open("rb") as fh:
-                result = app.import_history(fh, dry_run=dry_run, progress=progress)
-    finally:
-        progress.close()
-    for number, warning in result.warnings:
-        click.echo(f"{show}:{number}: {warning.code}: warning: {warning.detail}")
-    for number, error in result.refusals:
-        click.echo(f"{show}:{number}: {error.code}: {error.detail}")
-    if not quiet:
-        for number in result.already_recorded:
-            click.echo(f"{show}:{number}: already recorded")
-    if result.refusals:
-        click.echo(
-            f"{show}: refused: {len(result.refusals)} of {result.checked} lines; "
-            "nothing was recorded",
-            err=True,
-        )
-        return False
+            text = f"{where}: already recorded\n"
+        progress.interrupt()
+        out.write(text)
+
+    with _store(settings, create=not dry_run, missing_is_empty=dry_run) as app:
+        try:
+            result = app.import_history(
+                *sources, dry_run=dry_run, progress=progress, on_report=report
+            )
+        finally:
+            progress.close()
+            out.flush()
+    if not result.ok:
+        for name, found in zip(shown, result.sources, strict=True):
+            if not found.ok:
+                click.echo(
+                    f"{name}: refused: {found.refusal_count} of {found.checked} lines; "
+                    "nothing was recorded",
+                    err=True,
+                )
+        if len(shown) > 1:
+            click.echo(
+                f"saftale: nothing of the {len(shown)} files was recorded "
+                "(they are imported as one, all or nothing)",
+                err=True,
+            )
+        raise Failed("")
     if not quiet:
         what = "would record" if dry_run else "recorded"
-        count = result.checked - len(result.already_recorded) if dry_run else result.recorded
-        click.echo(
-            f"{show}: {what} {count} facts; {len(result.already_recorded)} already recorded; "
-            f"{len(result.warnings)} warnings ({result.checked} lines)",
-            err=True,
-        )
-    return True
+        for name, found in zip(shown, result.sources, strict=True):
+            click.echo(
+                f"{name}: {what} {found.new} facts; {found.already_recorded_count} already "
+                f"recorded; {found.warning_count} warnings ({found.checked} lines)",
+                err=True,
+            )
 
 
 @main.command()
@@ -925,6 +941,12 @@ class _Progress:
         self.done = at
         self.bar.label = f"{self.label} {name}"
         self.bar.update(max(step, 0))
+
+    def interrupt(self) -> None:
+        """End a running count's line, so that a line printed now stands on its own."""
+        if self.done == -1:
+            click.echo(err=True)
+            self.done = 0
 
     def close(self) -> None:
         if self.done == -1:
