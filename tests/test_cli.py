@@ -1592,6 +1592,55 @@ def test_help_exits_0(
     assert not list(cwd.iterdir()), "--help opened a store"
 
 
+@pytest.fixture(scope="module")
+def long_store(long_history: list[str], tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """An SQLite store of a few thousand facts: the audit runs to many pages."""
+    cwd = tmp_path_factory.mktemp("long")
+    db = f"sqlite:///{cwd / 'long.db'}"
+    ok(saftale("import", "-q", str(write(cwd / "long.jsonl", long_history)), db=db, cwd=cwd))
+    return Store(db, cwd, tuple(exported(db, cwd)))
+
+
+def test_an_audit_of_many_pages_is_whole_in_every_format(long_store: Store) -> None:
+    """The audit is written a page at a time (tests/test_cli_output.py shows it): over
+    thirty pages, every fact is there once, in every format."""
+    as_json, as_csv, table = many(
+        [("audit", "--format", f) for f in ("json", "csv", "table")],
+        db=long_store.db,
+        cwd=long_store.cwd,
+    )
+    facts = {(json.loads(x)["subject"], json.loads(x)["type"]) for x in long_store.export}
+    rows = as_json.json()
+    assert len(rows) == len(long_store.export)
+    assert len({(r["subject"], r["position"]) for r in rows}) == len(rows)
+    assert {(r["subject"], r["type"]) for r in rows} == facts
+    header, *cells = csv_rows(ok(as_csv))
+    assert len(cells) == len(rows)
+    assert [c[header.index("subject")] for c in cells] == [r["subject"] for r in rows]
+    lines = ok(table).lines
+    headers = [i for i, x in enumerate(lines) if x.split()[:2] == ["subject", "position"]]
+    assert headers and headers[0] == 1
+    shown = [x.split()[:2] for x in lines[1:] if x and not x.lstrip().startswith(("-", "subject "))]
+    assert shown == [[r["subject"], str(r["position"])] for r in rows]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_an_audit_ends_quietly_when_its_reader_goes_away(long_store: Store, fmt: str) -> None:
+    proc = subprocess.Popen(
+        [SAFTALE, "audit", "--format", fmt],
+        cwd=long_store.cwd,
+        env={**os.environ, "SAFTALE_DB": long_store.db},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    start = proc.stdout.read(200)
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=120) == 141, err
+    assert start and err == ""
+
+
 # -- 9. pipes, empty stores -------------------------------------------------------------------
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import itertools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -39,6 +39,7 @@ from saftale_core.store import DEFAULT_URL, default_url
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
 from saftale_projections.queries import (
+    AuditEntry,
     ClusterEntry,
     Deadline,
     DecisionEntry,
@@ -501,7 +502,9 @@ def show_subject(
         ]
         if fmt == "json":
             click.echo(
-                json.dumps({"status": _plain(status), "history": history}, ensure_ascii=False)
+                json.dumps(
+                    {"status": _plain(status), "history": _plain(history)}, ensure_ascii=False
+                )
             )
             return
         _emit([status], fmt, of=SubjectStatus, title=_title(f"Subject {subject}", as_of, known_on))
@@ -678,25 +681,27 @@ def audit(
                 subject=subject, body=body, party=party, since=since, until=until, after=after
             )
         )
-        rows = []
-        for e in entries:
-            corrected_by = [c.position for c in views.corrections_of(e.subject, e.position)]
-            rows.append(
-                {
-                    "subject": e.subject,
-                    "position": e.position,
-                    "type": e.fact_type,
-                    "on": e.on,
-                    "by": e.by,
-                    "recorded_by": e.recorded_by,
-                    "recorded_at": e.recorded_at,
-                    "corrects": e.corrects,
-                    "corrected_by": ",".join(map(str, corrected_by)),
-                    "authority": _plain(e.authority) if fmt == "json" else str(e.authority or ""),
-                    **({"fact": e.fact} if fmt == "json" else {}),
-                }
-            )
+        rows = (_audit_row(views, e, with_fact=fmt == "json") for e in entries)
         _emit(rows, fmt, of=AUDIT_COLUMNS, title=_title("Audit", None, known_on))
+
+
+def _audit_row(views: Views, e: AuditEntry, *, with_fact: bool) -> dict[str, Any]:
+    """One row of the audit, with the columns of :data:`AUDIT_COLUMNS` (and the fact
+    itself for JSON)."""
+    corrected_by = [c.position for c in views.corrections_of(e.subject, e.position)]
+    return {
+        "subject": e.subject,
+        "position": e.position,
+        "type": e.fact_type,
+        "on": e.on,
+        "by": e.by,
+        "recorded_by": e.recorded_by,
+        "recorded_at": e.recorded_at,
+        "corrects": e.corrects,
+        "corrected_by": ",".join(map(str, corrected_by)),
+        "authority": _plain(e.authority) if with_fact else str(e.authority or ""),
+        **({"fact": e.fact} if with_fact else {}),
+    }
 
 
 # -- rebuild / verify ----------------------------------------------------------------------
@@ -798,14 +803,14 @@ def _body(app: Saftale, name: str) -> str:
         raise Usage(str(exc)) from None
 
 
-def _pages(fetch: Callable[[Any], Any]) -> list[Any]:
-    rows: list[Any] = []
+def _pages(fetch: Callable[[Any], Any]) -> Iterator[Any]:
+    """The items of every page, fetched one page at a time as they are consumed."""
     after = None
     while True:
         page = fetch(after)
-        rows.extend(page.items)
+        yield from page.items
         if page.next is None:
-            return rows
+            return
         after = page.next
 
 
@@ -826,36 +831,65 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(items: Sequence[Any], of: type | Sequence[str]) -> tuple[list[str], list[dict[str, Any]]]:
-    rows = [_plain(i) for i in items]
-    columns: list[str] = [f.name for f in attrs.fields(of)] if isinstance(of, type) else list(of)
-    for row in rows:
-        for key in row:
-            if key not in columns:
-                columns.append(key)
-    return columns, rows
+def _fields(value: Any) -> dict[str, Any]:
+    """A row's values by column, as they are (dates stay dates: CSV needs their type)."""
+    if attrs.has(type(value)):
+        return attrs.asdict(value, recurse=False)
+    return cast(dict[str, Any], value)
+
+
+PAGE = 100
+"""Rows written at a time: what a query of the views returns in one page."""
+
+
+def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+    """A list or tuple whole (its rows are all there already); anything else, a page of
+    rows at a time."""
+    if isinstance(items, list | tuple):
+        yield list(items)
+        return
+    it = iter(items)
+    while chunk := list(itertools.islice(it, PAGE)):
+        yield chunk
 
 
 def _emit(
-    items: Sequence[Any],
+    items: Iterable[Any],
     fmt: str,
     *,
     of: type | Sequence[str],
     title: str,
     first: bool = True,
 ) -> None:
-    """Rows of the class ``of`` (or with the keys ``of``) as a table, JSON or CSV; the
-    columns are known even when there are no rows."""
-    columns, rows = _rows(items, of)
+    """Rows of the class ``of`` (or with the keys ``of``) as a table, JSON or CSV, written
+    as they come, a page at a time: memory does not grow with the number of rows. The
+    columns are known even when there are no rows; keys of a row beyond them are shown
+    in JSON only."""
+    columns: list[str] = [f.name for f in attrs.fields(of)] if isinstance(of, type) else list(of)
+    out = sys.stdout
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        # A JSON array, written row by row: the same text as json.dumps(list).
+        out.write("[")
+        sep = ""
+        for chunk in _chunks(items):
+            text = ", ".join(json.dumps(_plain(i), ensure_ascii=False) for i in chunk)
+            out.write(sep + text)
+            sep = ", "
+        out.write("]\n")
     elif fmt == "csv":
         # One byte order mark, at the start of the output: a second table follows a
         # blank line, as Excel shows two tables on one sheet.
-        text = _excel_csv(columns, rows)
-        click.echo(text if first else "\r\n" + text[1:], nl=False)
+        out.write("\ufeff" if first else "\r\n")
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow([_excel_text(c) for c in columns])
+        for chunk in _chunks(items):
+            writer.writerows([_excel_cell(_fields(i).get(c)) for c in columns] for i in chunk)
     else:
-        click.echo(_table(columns, rows, title))
+        table = _Table(columns, title)
+        for chunk in _chunks(items):
+            out.write(table.page([_plain(i) for i in chunk]))
+        out.write(table.end())
+    out.flush()
 
 
 def _cell_text(value: Any) -> str:
@@ -868,52 +902,80 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _table(columns: list[str], rows: list[dict[str, Any]], title: str) -> str:
-    out = [title]
-    if not rows:
-        out.append("  (none)")
-        return "\n".join(out)
-    cells = [[_cell_text(r.get(c)) for c in columns] for r in rows]
-    widths = [min(48, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(columns)]
+class _Table:
+    """A text table written a page at a time.
 
-    def line(values: Sequence[str]) -> str:
+    Its column widths can't wait for rows not yet read: they are those of the first
+    page (the header's at least, 48 at most, longer cells cut with …). A later page
+    that needs a wider column widens it and repeats the header first, so every cell is
+    shown as whole as on the first page and each block of rows stays aligned; widths
+    only grow, so a header repeats at most a few times. A list already in memory is
+    one page: its table is as wide as its widest cells, as before.
+    """
+
+    MAX = 48
+
+    def __init__(self, columns: list[str], title: str) -> None:
+        self.columns = columns
+        self.title = title
+        self.widths: list[int] | None = None
+        self.started = False
+
+    @staticmethod
+    def _line(values: Sequence[str], widths: Sequence[int]) -> str:
         parts = []
         for value, width in zip(values, widths, strict=True):
             text = value if len(value) <= width else value[: width - 1] + "…"
             parts.append(text.ljust(width))
-        return "  " + "  ".join(parts).rstrip()
+        return "  " + "  ".join(parts).rstrip() + "\n"
 
-    out.append(line(columns))
-    out.append(line(["-" * w for w in widths]))
-    out.extend(line(row) for row in cells)
-    return "\n".join(out)
+    def page(self, rows: list[dict[str, Any]]) -> str:
+        out = "" if self.started else self.title + "\n"
+        self.started = True
+        if not rows:
+            return out
+        cells = [[_cell_text(r.get(c)) for c in self.columns] for r in rows]
+        need = [
+            min(self.MAX, max(len(c), *(len(row[i]) for row in cells)))
+            for i, c in enumerate(self.columns)
+        ]
+        if self.widths is None or any(n > w for n, w in zip(need, self.widths, strict=True)):
+            if self.widths is not None:
+                out += "\n"
+                need = [max(n, w) for n, w in zip(need, self.widths, strict=True)]
+            self.widths = need
+            out += self._line(self.columns, need) + self._line(["-" * w for w in need], need)
+        widths = self.widths
+        return out + "".join(self._line(row, widths) for row in cells)
+
+    def end(self) -> str:
+        out = "" if self.started else self.title + "\n"
+        return out + ("  (none)\n" if self.widths is None else "")
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 """A text cell that starts so is a formula to Excel (and to LibreOffice Calc)."""
 
 
-def _excel_cell(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value).replace(".", ",")  # Danish Excel reads a decimal comma
-    text = _cell_text(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
+def _excel_text(text: str) -> str:
+    """A text cell: one that Excel would take for a formula starts with an apostrophe."""
+    if text.startswith(_FORMULA_STARTS):
         # A title like =HYPERLINK(...) in a history file must not run when an auditor
         # opens the CSV: a leading apostrophe makes it text (OWASP "CSV injection").
         return "'" + text
     return text
 
 
-def _excel_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """CSV that a Danish Excel opens right: UTF-8 with BOM, semicolons, CRLF, decimal comma;
-    a text that Excel would take for a formula (``=``, ``+``, ``-``, ``@`` first) starts
-    with an apostrophe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_excel_cell(row.get(c)) for c in columns])
-    return "\ufeff" + buffer.getvalue()
+def _excel_cell(value: Any) -> str:
+    """A value as a cell of CSV for a Danish Excel: a decimal comma; a text that Excel
+    would take for a formula starts with an apostrophe."""
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")  # Danish Excel reads a decimal comma
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _excel_text(value)
+    return _cell_text(value)
 
 
 class _Progress:
