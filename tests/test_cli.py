@@ -1616,7 +1616,7 @@ def test_an_audit_of_many_pages_is_whole_in_every_format(long_store: Store) -> N
     assert {(r["subject"], r["type"]) for r in rows} == facts
     header, *cells = csv_rows(ok(as_csv))
     assert len(cells) == len(rows)
-    assert [c[header.index("subject")] for c in cells] == [r["subject"] for r in rows]
+    assert [unexcel(c[header.index("subject")]) for c in cells] == [r["subject"] for r in rows]
     lines = ok(table).lines
     headers = [i for i, x in enumerate(lines) if x.split()[:2] == ["subject", "position"]]
     assert headers and headers[0] == 1
@@ -1702,7 +1702,54 @@ def test_csv_cells_that_excel_would_run_as_formulas_are_text(tmp_path: Path) -> 
     header, row = csv_rows(ok(audit))
     audited = dict(zip(header, row, strict=True))
     assert audited["recorded_by"] == "'@ops"
-    assert audited["on"] == str(first_fact.on)  # a date is left as it is
+    assert audited["on"] == f'="{first_fact.on}"'  # a period is text (see below)
     assert as_json.json()[0]["title"] == title  # programs get the text unchanged
     for cell in [c for r in csv_rows(subjects) + csv_rows(audit) for c in r]:
-        assert not cell.startswith(("=", "+", "-", "@")), cell
+        assert not cell.startswith(("+", "-", "@")), cell
+        assert not cell.startswith("=") or re.fullmatch(r'="(?:[^"]|"")*"', cell), cell
+
+
+def unexcel(cell: str) -> str:
+    """A CSV cell's text, its escaping undone as docs/reference/cli.md says."""
+    if re.fullmatch(r'="(?:[^"]|"")*"', cell, flags=re.DOTALL):
+        return cell[2:-1].replace('""', '"')
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def test_csv_texts_that_excel_would_change_are_kept_as_text(tmp_path: Path) -> None:
+    """A journal number as a subject key, a recorder "007" and a title "maj 2019" would
+    open in a Danish Excel as a date, the number 7 and 1 May 2019: they are written as
+    ="..." and come back unchanged; days open as dates, recording times as date-times
+    (UTC), counts as numbers."""
+    facts = agreement_path("01-30-72-225-15")
+    history = [line(facts[0], title="maj 2019", recorded_by="007"), *lines_of(facts[1:3])]
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    ok(saftale("import", str(write(tmp_path / "h.jsonl", history)), db=db, cwd=tmp_path))
+    subjects, audit, audit_json = many(
+        [
+            ("show", "subjects", "--format", "csv"),
+            ("audit", "--format", "csv"),
+            ("audit", "--format", "json"),
+        ],
+        db=db,
+        cwd=tmp_path,
+    )
+    header, row = csv_rows(ok(subjects))
+    status = dict(zip(header, row, strict=True))
+    assert status["subject"] == '="01-30-72-225-15"'
+    assert status["title"] == '="maj 2019"'
+    assert status["since"] in {str(f.on) for f in facts[:3]}  # a day: Excel opens it as a date
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", status["since"])
+    assert status["approved_by_councils"] == "0"  # a count: a number
+    header, *rows = csv_rows(ok(audit))
+    first_row = dict(zip(header, rows[0], strict=True))
+    assert first_row["recorded_by"] == '="007"'
+    assert first_row["on"] == f'="{facts[0].on}"'
+    assert first_row["position"] == "1"
+    recorded = dt.datetime.fromisoformat(audit_json.json()[0]["recorded_at"])
+    assert first_row["recorded_at"] == recorded.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    as_json = audit_json.json()
+    for entry, cells in zip(as_json, rows, strict=True):
+        shown = dict(zip(header, map(unexcel, cells), strict=True))
+        for key in ("subject", "type", "on", "by", "recorded_by"):
+            assert shown[key] == str(entry[key]), key

@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,7 +81,8 @@ AUDIT_COLUMNS = (
 FORMATS = ("table", "json", "csv")
 FORMAT_HELP = (
     "table for people; json for programs; csv for a Danish Excel (semicolons, decimal "
-    "comma; a text that Excel would run as a formula starts with ')."
+    "comma, days as dates; a text Excel would turn into a number or date is written "
+    '="...", one it would run as a formula starts with \').'
 )
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -493,7 +495,7 @@ def show_subject(
                 "on": str(e.fact.on),
                 "by": e.fact.by,
                 "recorded_by": e.recorded_by,
-                "recorded_at": e.recorded_at.isoformat(timespec="seconds"),
+                "recorded_at": e.recorded_at.replace(microsecond=0),
                 "in_force": e.in_force,
                 "corrected_by": ",".join(map(str, e.corrected_by)),
             }
@@ -696,12 +698,21 @@ def _audit_row(views: Views, e: AuditEntry, *, with_fact: bool) -> dict[str, Any
         "on": e.on,
         "by": e.by,
         "recorded_by": e.recorded_by,
-        "recorded_at": e.recorded_at,
+        "recorded_at": _as_moment(e.recorded_at),
         "corrects": e.corrects,
         "corrected_by": ",".join(map(str, corrected_by)),
         "authority": _plain(e.authority) if with_fact else str(e.authority or ""),
         **({"fact": e.fact} if with_fact else {}),
     }
+
+
+def _as_moment(text: str) -> dt.datetime | str:
+    """A recording time kept as ISO text, as a time (a date-time cell in CSV); its ISO
+    text again in JSON and tables."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
 
 
 # -- rebuild / verify ----------------------------------------------------------------------
@@ -953,29 +964,92 @@ class _Table:
         return out + ("  (none)\n" if self.widths is None else "")
 
 
+# -- CSV for a Danish Excel -----------------------------------------------------------------
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 """A text cell that starts so is a formula to Excel (and to LibreOffice Calc)."""
 
+_EXCEL_FORMULA_TEXT_MAX = 255
+"""The longest text Excel takes inside a formula (="..."), in UTF-16 units."""
+
+_EXCEL_VALUES = frozenset(("true", "false", "sand", "falsk"))
+"""Texts Excel reads as truth values (English and Danish), in any case."""
+
+_EXCEL_WORDS = frozenset(
+    """
+    januar februar marts april maj juni juli august september oktober november december
+    january february march may june july october
+    mandag tirsdag onsdag torsdag fredag lørdag søndag
+    monday tuesday wednesday thursday friday saturday sunday
+    """.split()
+)
+"""Words Excel may read as part of a number, date or time in a Danish (or English)
+setting: month and day names; any word of one to three letters also counts (jan, kr,
+DKK, E in 1E5, AM, T in 2019-05-23T10:15)."""
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _excel_would_change(text: str) -> bool:
+    """Would Excel, opening the CSV, take this text for something else: a number (007,
+    1E5, 5%, 1.234, 12345678901234567890), a date or time (2019-05, 1-2, 23/11,
+    maj 2019, 10:15), a truth value (SAND, TRUE) or an error (#N/A)?  Errs on the side
+    of yes: a text kept as text by mistake costs nothing."""
+    stripped = text.strip()
+    if stripped.casefold() in _EXCEL_VALUES or stripped.startswith("#"):
+        return True
+    if not any(c.isdigit() for c in stripped):
+        return False
+    return all(len(w) <= 3 or w.casefold() in _EXCEL_WORDS for w in _LETTERS.findall(stripped))
+
 
 def _excel_text(text: str) -> str:
-    """A text cell: one that Excel would take for a formula starts with an apostrophe."""
+    """A text cell that Excel shows as the text it is, never runs, never converts.
+
+    * starts like a formula (``= + - @``, tab, line break): an apostrophe first, so it
+      is shown as text (with the apostrophe) and never run;
+    * would be converted (see :func:`_excel_would_change`), or starts with an apostrophe:
+      written as the string formula ``="..."`` (inner quotes doubled), which Excel shows
+      as exactly the text; beyond 255 characters, which a formula can't hold, an
+      apostrophe first instead;
+    * anything else as it is.
+
+    To undo: a cell ``="..."`` is the text between the quotes with ``""`` read as
+    ``"``; else a cell that starts with an apostrophe is the rest after it; else the cell.
+    """
     if text.startswith(_FORMULA_STARTS):
-        # A title like =HYPERLINK(...) in a history file must not run when an auditor
-        # opens the CSV: a leading apostrophe makes it text (OWASP "CSV injection").
+        return "'" + text
+    if text.startswith("'") or _excel_would_change(text):
+        if len(text.encode("utf-16-le")) // 2 <= _EXCEL_FORMULA_TEXT_MAX:
+            return '="' + text.replace('"', '""') + '"'
         return "'" + text
     return text
 
 
+_EXCEL_DIGITS = 15
+"""Excel keeps 15 significant digits of a number: a longer whole number is written as
+text, so that no digit is lost."""
+
+
 def _excel_cell(value: Any) -> str:
-    """A value as a cell of CSV for a Danish Excel: a decimal comma; a text that Excel
-    would take for a formula starts with an apostrophe."""
+    """A value as a cell of CSV for a Danish Excel: numbers with a decimal comma, days as
+    ISO dates and times as UTC date-times (both read as dates), texts kept as they are
+    (see :func:`_excel_text`)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text.lstrip("-")) <= _EXCEL_DIGITS else f'="{text}"'  # digits only
     if isinstance(value, float):
         return repr(value).replace(".", ",")  # Danish Excel reads a decimal comma
-    if isinstance(value, dt.date | dt.datetime):
+    if isinstance(value, dt.datetime):
+        moment: dt.datetime = value if value.tzinfo is None else value.astimezone(dt.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, str):
-        return _excel_text(value)
-    return _cell_text(value)
+    return _excel_text(_cell_text(value))
 
 
 class _Progress:
