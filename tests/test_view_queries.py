@@ -421,6 +421,23 @@ def test_show_decisions_marks_corrections_and_leaves_retracted_ones_out(tmp_path
     assert "replaced" in table.lines[3] and "byraad:skive" in table.lines[3]
 
 
+def test_show_decisions_keeps_the_facts_documents_for_json(tmp_path: Path) -> None:
+    """A table and CSV show one line of columns per decision; the decision in force and as
+    first recorded (whole JSON documents) come with JSON only."""
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    with Saftale.open(db, recorded_by="test") as store:
+        record_corrected(store)
+    args = ("show", "decisions", "SSG")
+    table = ok(saftale(*args, db=db, cwd=tmp_path))
+    assert "{" not in table.out
+    text = ok(saftale(*args, "--format", "csv", db=db, cwd=tmp_path)).out.lstrip("\ufeff")
+    header, *lines = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    assert "fact" not in header and "recorded" not in header and "state" in header
+    assert lines and all(len(line) == len(header) for line in lines)
+    rows = ok(saftale(*args, "--format", "json", db=db, cwd=tmp_path)).json()
+    assert {"fact", "recorded", "state"} <= set(rows[0])
+
+
 def test_audit_shows_under_which_authority(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'h.db'}"
     ok(saftale("import", str(EXAMPLES / "history.jsonl"), db=db, cwd=tmp_path))

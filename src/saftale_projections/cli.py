@@ -43,7 +43,6 @@ from saftale_projections.queries import (
     AuditEntry,
     ClusterEntry,
     Deadline,
-    DecisionEntry,
     FocusEntry,
     InboxItem,
     IndicatorEntry,
@@ -78,6 +77,20 @@ AUDIT_COLUMNS = (
     "corrected_by",
     "authority",
 )
+DECISION_COLUMNS = (
+    "subject",
+    "position",
+    "fact_type",
+    "on",
+    "by",
+    "state",
+    "in_force",
+    "corrected_by",
+    "recorded_by",
+    "recorded_at",
+)
+"""The columns of a decision log in a table and in CSV; JSON also has the decision in
+force (``fact``) and as first recorded (``recorded``)."""
 FORMATS = ("table", "json", "csv")
 FORMAT_HELP = (
     "table for people; json for programs; csv for a Danish Excel (semicolons, decimal "
@@ -575,7 +588,7 @@ def show_decisions(
                 after=after,
             )
         )
-        _emit(rows, fmt, of=DecisionEntry, title=_title(f"Decisions of {body}", as_of, known_on))
+        _emit(rows, fmt, of=DECISION_COLUMNS, title=_title(f"Decisions of {body}", as_of, known_on))
 
 
 @show.command("cluster")
