@@ -1106,6 +1106,10 @@ def test_show_as_json(examples_views: dict[str, Any], view: str) -> None:
         assert all(isinstance(row, dict) for row in data)
 
 
+JSON_ONLY = {"decisions": ("fact", "recorded")}
+"""Keys of a view's JSON rows that its CSV and table leave out (whole JSON documents)."""
+
+
 @pytest.mark.parametrize("view", list(SHOW))
 def test_show_as_csv_for_a_danish_excel(
     shown: dict[tuple[str, str], Run], examples_views: dict[str, Any], view: str
@@ -1130,7 +1134,7 @@ def test_show_as_csv_for_a_danish_excel(
         if number:
             assert rows[at] == [], "a blank line separates the tables"
             at += 1
-        assert rows[at] == list(table[0])
+        assert rows[at] == [k for k in table[0] if k not in JSON_ONLY.get(view, ())]
         shown_first = [r[0] for r in rows[at + 1 : at + 1 + len(table)]]
         assert shown_first == [str(d[rows[at][0]]) for d in table]
         at += len(table) + 1
