@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from saftale_core import AGREEMENT, RULES
+from saftale_core import RULES
 from saftale_core.catalogue import pages
+from saftale_core.process import Process
+from saftale_core.subjects import PROCESSES
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"
@@ -29,10 +32,18 @@ def test_every_rule_is_on_the_rules_page() -> None:
         assert f"`{code}`" in text and rule.sentence in text
 
 
-def test_every_step_is_in_the_process_page() -> None:
-    text = pages()["process-agreement.md"]
-    for step in AGREEMENT.all_steps:
-        assert re.search(rf"\| `{step.fact.TYPE}` \| {re.escape(step.who.text)} \|", text)
+@pytest.mark.parametrize("process", PROCESSES.values(), ids=lambda p: p.kind)
+def test_every_step_is_in_the_process_page_with_its_source(process: Process[Any]) -> None:
+    """The step tables name the seed passage of the process, and of each step that comes
+    from elsewhere: the sources the audit gives (``authority_of``)."""
+    text = pages()[f"process-{process.kind}.md"]
+    assert f"\nSource: seed {process.seed}" in text
+    for step in process.all_steps:
+        row = (
+            rf"^\| {re.escape(step.number)} \| `{step.fact.TYPE}` \| {re.escape(step.who.text)} "
+            rf"\|.* \| {re.escape(step.seed)} \|$"
+        )
+        assert re.search(row, text, flags=re.M), f"no row, or not its source: {step.fact.TYPE}"
 
 
 def test_every_refusal_code_of_the_contract_is_in_the_catalogue() -> None:

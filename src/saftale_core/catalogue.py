@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from saftale_core.authority import UNNUMBERED
 from saftale_core.facts import FACT_TYPES
 from saftale_core.process import ANY, Process
 from saftale_core.rules import RULES, Level
@@ -81,13 +82,38 @@ def _after(process: Process[Any], after: frozenset[str]) -> str:
     return ", ".join(f"`{s}`" for s in process.statuses if s in after)
 
 
+def _source(process: Process[Any]) -> str:
+    """The paragraph that names the seed passage of the process, and how to read the
+    step numbers and the *source* column against it."""
+    text = f"Source: seed {process.seed}"
+    numbers = {step.number for step in process.all_steps}
+    if numbers - {UNNUMBERED}:
+        outside = [f"{UNNUMBERED}: outside them"] if UNNUMBERED in numbers else []
+        if "0" in numbers:  # the start, which the seed gives before its step 1
+            outside.insert(0, "0: before its step 1")
+        text += "; a step's number is its number there" + (
+            f" ({'; '.join(outside)})" if outside else ""
+        )
+    text += "."
+    if any(step.seed for step in process.all_steps):
+        text += " A step that comes from another passage names it under *source*."
+    return text + " The seeds are the Danish source documents of [the domain](../domain.md).\n"
+
+
 def process_markdown(process: Process[Any]) -> str:
-    """A process's step table and state diagram (Mermaid) as a Markdown page."""
+    """A process's step table and state diagram (Mermaid) as a Markdown page.
+
+    The page names the seed passage of the process (:attr:`Process.seed`), and the table
+    the passage of each step that comes from elsewhere (:attr:`Step.seed`): the same
+    sources :func:`~saftale_core.authority_of` gives in the audit.
+    """
     lines = [
         _HEADER + f"# Process: {process.title}\n",
         f"Statuses, in order: {', '.join(f'`{s}` ({t})' for s, t in process.statuses.items())}.\n",
-        "| step | fact | who may record it | may follow | leads to | further rules | what |",
-        "|---|---|---|---|---|---|---|",
+        _source(process),
+        "| step | fact | who may record it | may follow | leads to | further rules | what "
+        "| source |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for step in process.all_steps:
         rules = ", ".join(f"`{c}`" for c in step.rules) or "—"
@@ -100,7 +126,8 @@ def process_markdown(process: Process[Any]) -> str:
         )
         lines.append(
             f"| {step.number} | `{step.fact.TYPE}` | {_cell(step.who.text)} | {after} | "
-            f"{'`' + step.to + '`' if step.to else '(stays)'} | {rules} | {_cell(step.summary)} |"
+            f"{'`' + step.to + '`' if step.to else '(stays)'} | {rules} | {_cell(step.summary)} | "
+            f"{_cell(step.seed)} |"
         )
     lines += ["", "```mermaid", "stateDiagram-v2"]
     start = process.initiated_by
