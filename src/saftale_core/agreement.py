@@ -415,6 +415,7 @@ AGREEMENT: Process[AgreementState] = Process(
             ASSIGNED,
             delivery=WG,
             summary="SAS establishes the working group and names its members",
+            seed="002 (samarbejdsaftaler); SAS names the members: 003 (Organisering)",
         ),
         Step(
             f.DraftSubmitted,

@@ -687,6 +687,8 @@ GENERATION: Process[GenerationState] = Process(
             guard=_guard_version,
             summary="SSG, then SKU, approve the consultation version, the final version, "
             "or an amendment",
+            seed="000/001 (tids- og procesplan); an amendment: DOMAIN.md (real dates; not in "
+            "the seeds)",
         ),
         Step(
             ConsultationHeld,
@@ -727,6 +729,7 @@ GENERATION: Process[GenerationState] = Process(
             guard=_guard_took_effect,
             follows=_follows_took_effect,
             summary="the generation takes effect, once every council approved",
+            seed="DOMAIN.md (real dates: in force from 1 July 2019; not in the seeds)",
         ),
         _content(VisionSet, "a vision"),
         _content(FocusAreaSet, "a focus area (indsatsområde)"),

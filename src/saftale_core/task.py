@@ -516,6 +516,7 @@ TASK: Process[TaskState] = Process(
             frozenset({REPORTED}),
             TAKEN_UP,
             summary="SSG takes a cluster's solution up for spread",
+            seed="002 (udviklingsopgaver); SSG decides spread: 003 (Organisering)",
         ),
         Step(
             f.SolutionCoreDelivered,
