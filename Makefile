@@ -23,8 +23,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# ruff format --check also reads the Python blocks of the Markdown pages (docs/, README.md):
+# the examples a reader copies are formatted like the code.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 check: test lint
