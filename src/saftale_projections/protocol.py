@@ -372,7 +372,14 @@ class ViewBackend(Protocol):
         """Rows whose columns equal ``where``; for a temporal table, those valid on
         ``as_of`` (default: still valid now); ``since``/``until`` bound
         ``date_column``; ordered by ``order_by`` then the key (empty values first), with
-        keyset pagination (``after`` is the previous page's ``next``)."""
+        keyset pagination (``after`` is the previous page's ``next``).
+
+        A ``where`` value that is a set, frozenset, list or tuple (:func:`any_of`)
+        selects the rows whose column equals any of its values (SQL's ``IN``; ``None``
+        among them: the rows where the column is empty, as ``None`` alone does); an
+        empty one selects no row.  An index whose first columns are filtered by
+        equality or by such a set serves the select; rows are still given in the order
+        asked, which a set on an index's leading column may cost a sort."""
 
     def close(self) -> None: ...
 
@@ -422,6 +429,13 @@ def complete_row(table: Table, row: Row) -> Row:
     out = {c.name: row.get(c.name) for c in table.all_columns}
     out["doc"] = row.get("doc", {})
     return out
+
+
+def any_of(value: Any) -> bool:
+    """Whether a ``where`` value of :meth:`ViewBackend.select` stands for several values
+    (a set, frozenset, list or tuple: the rows whose column equals any of them), rather
+    than one value the column equals."""
+    return isinstance(value, set | frozenset | list | tuple)
 
 
 def ordering(table: Table, order_by: Sequence[str]) -> tuple[str, ...]:

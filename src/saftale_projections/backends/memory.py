@@ -16,6 +16,7 @@ from saftale_projections.protocol import (
     Row,
     StalePosition,
     Table,
+    any_of,
     apply_plan,
     ordering,
     version_changed,
@@ -120,8 +121,14 @@ class MemoryBackend:
     ) -> Page:
         with self._lock:
             rows = list(self._tables.get(table.name, {}).values())
-        where = dict(where or {})
-        out = [r for r in rows if all(r.get(c) == v for c, v in where.items())]
+        tests = [(c, frozenset(v) if any_of(v) else None, v) for c, v in (where or {}).items()]
+        out = [
+            r
+            for r in rows
+            if all(
+                r.get(c) == v if values is None else r.get(c) in values for c, values, v in tests
+            )
+        ]
         if table.temporal:
             if as_of is None:
                 out = [r for r in out if r["valid_to"] is None]

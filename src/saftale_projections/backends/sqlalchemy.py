@@ -45,6 +45,7 @@ from saftale_projections.protocol import (
     Row,
     StalePosition,
     Table,
+    any_of,
     complete_row,
     ordering,
     version_changed,
@@ -566,7 +567,7 @@ class SQLAlchemyBackend:
         t = self._table(table)
         query = sa.select(t)
         for column, value in (where or {}).items():
-            query = query.where(t.c[column] == value)
+            query = query.where(_in(t.c[column], value) if any_of(value) else t.c[column] == value)
         if table.temporal:
             if as_of is None:
                 query = query.where(t.c.valid_to.is_(None))
@@ -646,6 +647,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
         pass
     finally:
         cursor.close()
+
+
+def _in(column: Any, values: Any) -> Any:
+    """The column equals one of ``values`` (``None`` among them: or is empty)."""
+    given = list(dict.fromkeys(values))
+    found = column.in_([v for v in given if v is not None])
+    return sa.or_(found, column.is_(None)) if None in given else found
 
 
 def _eq(column: Any, value: Any) -> Any:

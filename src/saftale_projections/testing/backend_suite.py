@@ -15,7 +15,8 @@ What a backend must do, in the words of the tests:
   one transaction; a position not beyond the stored one is refused with
   :class:`~saftale_projections.StalePosition` and nothing of the batch is kept,
   even when several writers race; a batch that fails writes nothing.
-* ``select`` filters on equal columns, ``as_of`` a day (temporal tables), ``since``
+* ``select`` filters on equal columns (or columns equal to any of a set of values),
+  ``as_of`` a day (temporal tables), ``since``
   and ``until`` on a date column, orders by the key or ``order_by`` (``None`` before
   every value) and pages by keyset without losing or repeating a row; every row has
   every column of its table and a ``doc`` that round-trips as JSON.
@@ -585,6 +586,80 @@ class BackendSuite:
         assert ids(select_all(views, THINGS, where={"owner": None})) == [3]
         assert ids(select_all(views, THINGS, where={"owner": "nobody"})) == []
         assert ids(select_all(views, THINGS, where={})) == [1, 2, 3, 4, 5, 6]
+
+    def test_where_a_set_selects_rows_equal_to_any_of_its_values(self, views: ViewBackend) -> None:
+        """A set, frozenset, list or tuple in ``where`` is SQL's ``IN``: any of them."""
+        self._things(views)
+        assert ids(select_all(views, THINGS, where={"owner": {"a", "c"}})) == [1, 4, 5, 6]
+        assert ids(select_all(views, THINGS, where={"owner": frozenset({"b"})})) == [2]
+        assert ids(select_all(views, THINGS, where={"owner": ["c", "b", "c"]})) == [2, 5]
+        assert ids(select_all(views, THINGS, where={"id": (6, 2, 99)})) == [2, 6]
+        assert ids(select_all(views, THINGS, where={"owner": {"a", "b"}, "count": 1})) == [2, 6]
+        assert ids(select_all(views, THINGS, where={"owner": {"a", "b"}, "count": {1, 3}})) == [
+            1,
+            2,
+            6,
+        ]
+        assert ids(select_all(views, THINGS, where={"owner": set()})) == []
+        assert ids(select_all(views, THINGS, where={"owner": ()})) == []
+
+    def test_none_in_a_set_selects_the_rows_without_a_value(self, views: ViewBackend) -> None:
+        """As ``where={"owner": None}`` selects the rows without an owner, so does
+        ``None`` among the values of a set."""
+        self._things(views)
+        assert ids(select_all(views, THINGS, where={"owner": {"b", None}})) == [2, 3]
+        assert ids(select_all(views, THINGS, where={"owner": [None]})) == [3]
+        assert ids(select_all(views, THINGS, where={"day": {None}, "count": (1, None)})) == [6]
+
+    def test_a_set_combines_with_as_of(self, views: ViewBackend) -> None:
+        self._spans(views)
+        rows = select_all(
+            views, SPANS, where={"thing": {"a", "c"}}, as_of=D(2020, 1, 5), order_by=("status",)
+        )
+        assert [(r["thing"], r["status"]) for r in rows] == [("a", "draft"), ("c", "draft")]
+        rows = select_all(
+            views, SPANS, where={"status": ("approved", "closed")}, as_of=D(2020, 2, 9)
+        )
+        assert [(r["thing"], r["status"]) for r in rows] == [("a", "approved")]
+
+    def test_a_set_combines_with_a_date_range(self, views: ViewBackend) -> None:
+        self._things(views)
+        rows = select_all(
+            views,
+            THINGS,
+            where={"owner": {"a", "b"}},
+            date_column="day",
+            since=D(2020, 1, 2),
+            until=D(2020, 1, 31),
+        )
+        assert ids(rows) == [2]
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 4])
+    def test_keyset_pages_of_a_set_return_every_row_once(
+        self, views: ViewBackend, limit: int
+    ) -> None:
+        """Pages of a select with a set, ordered by the set's column or not, make the
+        whole; a cursor on the set's column goes on with the rows of the next value."""
+        views.write(
+            PROJECTION,
+            puts(THINGS, *(thing(i, owner=f"o{i % 4}", count=i % 3) for i in range(1, 17))),
+            1,
+        )
+        for where in ({"owner": {"o1", "o3"}}, {"owner": {"o1", "o3"}, "count": [0, 2]}):
+            for order in [(), ("owner", "id"), ("count", "owner", "id")]:
+                whole = select_all(views, THINGS, where=where, order_by=order)
+                wanted = sorted(
+                    (
+                        r
+                        for r in select_all(views, THINGS, order_by=order)
+                        if r["owner"] in where["owner"]
+                        and r["count"] in where.get("count", (0, 1, 2))
+                    ),
+                    key=lambda r: tuple(r[c] for c in order or ("id",)),
+                )
+                assert ids(whole) == ids(wanted), (where, order)
+                paged = select_all(views, THINGS, where=where, order_by=order, limit=limit)
+                assert ids(paged) == ids(whole), (where, order, limit)
 
     def test_since_and_until_bound_a_date_column(self, views: ViewBackend) -> None:
         self._things(views)
