@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import attrs
 import pytest
+from click.testing import CliRunner
 
 from saftale_core import (
     ApprovedByCouncil,
@@ -22,9 +24,11 @@ from saftale_core import (
     fact_to_dict,
 )
 from saftale_core.facts import Fact
-from saftale_projections import ALL_VIEWS, Deadlines, MemoryBackend, Runner, Views
+from saftale_projections import ALL_VIEWS, Deadlines, MemoryBackend, Runner, Views, cli
+from saftale_projections.backends import open_backend
 from saftale_projections.protocol import Changes, Page, Row, Table, ViewBackend, ordering
 from saftale_projections.queries import AuditEntry, BadCursor, Listing
+from saftale_projections.views.audit import AUDIT
 from saftale_projections.views.deadlines import DEADLINES
 from tests.support import Clock, agreement_path
 from tests.test_cli import ok, saftale
@@ -304,6 +308,122 @@ def test_a_cursor_of_another_question_is_refused(examples: Spy) -> None:
         views.deadlines(as_of=DAY, kinds=["evaluation", "comments"], after=first.next)
     with pytest.raises(ValueError, match="not given by a page of this question"):
         views.deadlines(as_of=DAY, kinds=["evaluation", "comments"], after=("x",))
+
+
+# -- the corrections of an audit page, in one select -----------------------------------------
+
+AUDITS: dict[str, dict[str, Any]] = {
+    # name: the filters of Views.audit
+    "the whole trail": {},
+    "a period": {"since": dt.date(2020, 1, 1), "until": dt.date(2021, 6, 30)},
+    "a body": {"body": "SSG"},
+    "a subject's, of a body": {"subject": "d", "body": "SSG"},
+    "a subject": {"subject": "d"},
+    "a party": {"party": "byraad:aarhus"},
+}
+
+
+def _links(selects: list[tuple[str, Mapping[str, Any]]]) -> int:
+    """How many of the selects looked up corrections (of several facts or of one)."""
+    return sum(1 for table, where in selects if table == AUDIT.name and "corrects" in where)
+
+
+@pytest.fixture
+def corrected(env: Env) -> Spy:
+    """The examples, and an agreement with four corrections, one fact corrected twice."""
+    store = env.store()
+    for name in EXAMPLE_FILES:
+        assert not store.import_history(EXAMPLES / name).refusals
+    case = record_corrected(store)
+    store.record(
+        FactCorrected(subject="d", on="2023-01-09", by="SAS", corrects=case.aarhus, reason="again")
+    )
+    backend = env.views()
+    Runner(store, backend, ALL_VIEWS()).run_once()
+    return Spy(backend)
+
+
+@pytest.mark.parametrize("limit", [1, 7, 100])
+def test_an_audit_page_links_its_corrections_in_one_select(corrected: Spy, limit: int) -> None:
+    """Each audit entry says which corrections point at it, as ``corrections_of`` says one
+    fact at a time, on every backend; a page finds them for all its facts in one select
+    (a page of the trail costs two selects, whatever its length)."""
+    examples = corrected
+    views = Views(cast(ViewBackend, examples))
+    linked: dict[str, set[tuple[str, int]]] = {}
+    for name, filters in AUDITS.items():
+        after = None
+        while True:
+            examples.selects.clear()
+            page = views.audit(**filters, limit=limit, after=after)
+            selects = list(examples.selects)
+            facts = [e for e in page.items if e.corrects is None]
+            assert _links(selects) == (1 if facts else 0), (name, selects)
+            if "party" not in filters:
+                assert len(selects) == (2 if facts else 1), (name, selects)
+            for e in page.items:
+                assert list(e.corrected_by) == [
+                    c.position for c in views.corrections_of(e.subject, e.position)
+                ], (name, e.subject, e.position)
+                if e.corrected_by:
+                    linked.setdefault(name, set()).add((e.subject, e.position))
+            if page.next is None:
+                break
+            after = page.next
+    trail = views.audit(limit=10_000).items
+    fixed = {(e.subject, e.corrects) for e in trail if e.corrects is not None}
+    assert len(fixed) == 4
+    assert linked["the whole trail"] == fixed
+
+
+def test_a_fact_corrected_twice_names_both_corrections_oldest_first(env: Env) -> None:
+    store, backend = env.store(), env.views()
+    case = record_corrected(store)
+    store.record(
+        FactCorrected(subject="d", on="2023-01-09", by="SAS", corrects=case.aarhus, reason="again")
+    )
+    Runner(store, backend, ALL_VIEWS()).run_once()
+    views = Views(backend)
+    entries = {e.position: e for e in views.audit(subject="d", limit=1000).items}
+    assert entries[case.aarhus].corrected_by == (case.fix(3), case.fix(4))
+    assert entries[case.ssg].corrected_by == (case.fix(1),)
+    assert entries[case.odder].corrected_by == ()
+    assert all(entries[case.fix(n)].corrected_by == () for n in (1, 2, 3, 4))
+
+
+def test_saftale_audit_asks_for_corrections_a_page_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``saftale audit`` costs a few selects per page of its output, not one per row."""
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    with Saftale.open(db, recorded_by="test", clock=Clock()) as store:
+        for name in EXAMPLE_FILES:
+            assert not store.import_history(EXAMPLES / name).refusals
+    spies: list[Spy] = []
+
+    def spied(url: str) -> Any:
+        spies.append(Spy(open_backend(url)))
+        return spies[-1]
+
+    monkeypatch.setattr(cli, "open_backend", spied)
+    monkeypatch.setenv("SAFTALE_DB", db)
+    monkeypatch.delenv("SAFTALE_VIEWS", raising=False)
+    run = CliRunner().invoke(cli.main, ["audit", "--format", "json"], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    rows = json.loads(run.output)
+    (spy,) = spies
+    pages = -(-len(rows) // cli.PAGE)
+    assert len(rows) > 2 * cli.PAGE
+    assert _links(spy.selects) <= pages
+    assert sum(1 for table, _ in spy.selects if table == AUDIT.name) <= 2 * pages
+    views = Views(open_backend(f"sqlite:///{tmp_path / 'a-views.db'}"))
+    try:
+        for row in rows:
+            fixes = views.corrections_of(row["subject"], row["position"])
+            assert row["corrected_by"] == ",".join(str(c.position) for c in fixes)
+    finally:
+        views.backend.close()
+    assert any(row["corrected_by"] for row in rows)
 
 
 # -- merging kinds where the database orders text otherwise --------------------------------

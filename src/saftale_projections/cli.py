@@ -696,14 +696,14 @@ def audit(
                 subject=subject, body=body, party=party, since=since, until=until, after=after
             )
         )
-        rows = (_audit_row(views, e, with_fact=fmt == "json") for e in entries)
+        rows = (_audit_row(e, with_fact=fmt == "json") for e in entries)
         _emit(rows, fmt, of=AUDIT_COLUMNS, title=_title("Audit", None, known_on))
 
 
-def _audit_row(views: Views, e: AuditEntry, *, with_fact: bool) -> dict[str, Any]:
+def _audit_row(e: AuditEntry, *, with_fact: bool) -> dict[str, Any]:
     """One row of the audit, with the columns of :data:`AUDIT_COLUMNS` (and the fact
-    itself for JSON)."""
-    corrected_by = [c.position for c in views.corrections_of(e.subject, e.position)]
+    itself for JSON).  Its corrections come with the entry: a page of the audit asks
+    for those of all its facts at once."""
     return {
         "subject": e.subject,
         "position": e.position,
@@ -713,7 +713,7 @@ def _audit_row(views: Views, e: AuditEntry, *, with_fact: bool) -> dict[str, Any
         "recorded_by": e.recorded_by,
         "recorded_at": _as_moment(e.recorded_at),
         "corrects": e.corrects,
-        "corrected_by": ",".join(map(str, corrected_by)),
+        "corrected_by": ",".join(map(str, e.corrected_by)),
         "authority": _plain(e.authority) if with_fact else str(e.authority or ""),
         **({"fact": e.fact} if with_fact else {}),
     }

@@ -126,6 +126,10 @@ class AuditEntry:
     authority: Authority | None
     """Under which authority ``by`` took the step (:func:`saftale_core.authority_of`);
     ``None`` only for a fact whose step this version of the library no longer has."""
+    corrected_by: tuple[int, ...] = ()
+    """The positions of the corrections that point at this fact, oldest first (as
+    :attr:`saftale_core.application.HistoryEntry.corrected_by`); a correction is never corrected
+    itself."""
 
 
 @attrs.frozen
@@ -167,7 +171,7 @@ class Deadline:
     overdue: bool
 
 
-def _audit(row: Row) -> AuditEntry:
+def _audit(row: Row, corrected_by: tuple[int, ...] = ()) -> AuditEntry:
     doc = row["doc"]
     authority = doc.get("authority")
     return AuditEntry(
@@ -181,6 +185,7 @@ def _audit(row: Row) -> AuditEntry:
         row["corrects"],
         doc["fact"],
         None if authority is None else Authority.from_dict(authority),
+        corrected_by,
     )
 
 
@@ -385,7 +390,9 @@ class Views:
         limit: int = 100,
         after: tuple[Any, ...] | None = None,
     ) -> Listing[AuditEntry]:
-        """Every fact, filtered by subject, deciding body, party named and decision period."""
+        """Every fact, filtered by subject, deciding body, party named and decision period;
+        each with the corrections that point at it (:attr:`AuditEntry.corrected_by`,
+        found for a whole page in one more select)."""
         where: dict[str, Any] = {}
         if subject is not None:
             where["subject"] = subject
@@ -402,11 +409,11 @@ class Views:
                 limit=limit,
                 after=after,
             )
-            return Listing(tuple(_audit(r) for r in page.rows), page.next)
+            return Listing(self._linked(page.rows), page.next)
         # the facts naming the party, in pages of the party table; with a body too, a
         # page of it may hold fewer of that body's facts than asked for, so read on
         order = ("on_start", "subject", "position")
-        out: list[AuditEntry] = []
+        out: list[Row] = []
         cursor = after
         while True:
             named = self.backend.select(
@@ -431,17 +438,38 @@ class Views:
                 ).rows
                 if not found:
                     continue
-                out.append(_audit(found[0]))
+                out.append(found[0])
                 if len(out) == limit:
                     more = i < len(named.rows) - 1 or named.next is not None
                     last = tuple(r[c] for c in ordering(AUDIT_PARTIES, order))
-                    return Listing(tuple(out), last if more else None)
+                    return Listing(self._linked(out), last if more else None)
             if named.next is None:
-                return Listing(tuple(out), None)
+                return Listing(self._linked(out), None)
             cursor = named.next
 
+    def _linked(self, rows: Sequence[Row]) -> tuple[AuditEntry, ...]:
+        """The audit rows as entries, each with the corrections that point at it: one
+        select for them all (the corrections of the rows' subjects that correct one of
+        the rows' positions, read by the index of corrections, then matched by fact)."""
+        facts = {(r["subject"], r["position"]) for r in rows if r["corrects"] is None}
+        linked: dict[tuple[str, int], list[int]] = {}
+        if facts:
+            found = self._all(
+                AUDIT,
+                where={
+                    "subject": sorted({s for s, _ in facts}),
+                    "corrects": sorted({p for _, p in facts}),
+                },
+                order_by=("subject", "corrects", "position"),
+            )
+            for c in found:
+                if (c["subject"], c["corrects"]) in facts:
+                    linked.setdefault((c["subject"], c["corrects"]), []).append(c["position"])
+        return tuple(_audit(r, tuple(linked.get((r["subject"], r["position"]), ()))) for r in rows)
+
     def corrections_of(self, subject: str, position: int) -> list[AuditEntry]:
-        """The corrections that point at a fact, oldest first."""
+        """The corrections that point at a fact, oldest first (an audit entry says the
+        same of itself, :attr:`AuditEntry.corrected_by`)."""
         rows = self._all(AUDIT, where={"subject": subject, "corrects": position})
         return [_audit(r) for r in rows]
 
@@ -505,8 +533,10 @@ def _merged(
     query: Mapping[str, Any],
 ) -> tuple[list[Row], tuple[Any, ...] | None]:
     """One page of the rows that match any of ``streams`` (each a ``where``), in order:
-    one select per stream, merged.  The backend's select can only ask for equal values
-    (no ``IN``), hence a select per value.
+    one select per stream, merged.  Not one select with the values as a set: an index
+    gives the rows of several values one value after another, so SQLite and PostgreSQL
+    would sort every row of those values for each page, where a select per value reads
+    a page's worth of each, in the index's order.
 
     The page's cursor holds each stream's own cursor (``None`` before its first row), so
     that each stream is read on exactly where it was left: nothing is skipped or given
