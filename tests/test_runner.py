@@ -518,6 +518,71 @@ def test_a_started_runner_of_an_old_version_stops_rather_than_undo_a_new_one(env
     assert {r["recorded_by"] for r in select_all(views, AUDIT)} == {"test"}
 
 
+class Ensures:
+    """A backend that counts the calls of its ``ensure``."""
+
+    def __init__(self, backend: ViewBackend) -> None:
+        self.backend = backend
+        self.ensured = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def ensure(self, projection: Projection) -> bool:
+        self.ensured += 1
+        return self.backend.ensure(projection)
+
+
+def test_a_started_runner_looks_at_the_store_without_ensuring_the_views(env: Env) -> None:
+    """Ensuring every view is most of a look at an idle store on PostgreSQL: a runner does
+    it on start, and then reads the views' positions only.  A view another runner has
+    reset is still built again from its first fact."""
+    store = env.store()
+    path = agreement_path("idle")
+    store.record_many(until(path, "DraftCoordinated"))
+    views = Ensures(env.views())
+    runner = Runner(store, cast(ViewBackend, views), PROJECTIONS, batch_size=4)
+    assert runner.run_once() == len(PROJECTIONS) * len(store.records("idle"))
+    assert views.ensured == len(PROJECTIONS)
+    for _ in range(5):
+        assert runner.run_once() == 0
+    store.record_many(path[len(store.records("idle")) :][:2])
+    assert runner.run_once() == 2 * len(PROJECTIONS)
+    assert views.ensured == len(PROJECTIONS)
+    # another runner (with the same code) resets a view: it is built again
+    audit = next(p for p in PROJECTIONS if p.name == AuditTrail.name)
+    env.views().reset(audit)
+    assert views.backend.position(audit.name) == 0
+    assert runner.run_once() == len(store.records("idle"))
+    assert views.ensured == len(PROJECTIONS)
+    days = probe_days(store)
+    assert_same_views(
+        dump(views.backend, PROJECTIONS, days),
+        dump(clean_build(store, PROJECTIONS), PROJECTIONS, days),
+    )
+
+
+def test_after_a_failed_look_a_runner_ensures_the_views_again(env: Env) -> None:
+    """The backend's write tells a runner that a view has another version now; every
+    look after a failed one ensures the views first, and stops again before reading."""
+    store = env.store()
+    path = agreement_path("failed")
+    store.record_many(until(path, "DraftCoordinated"))
+    views = Ensures(env.views())
+    old = Runner(store, cast(ViewBackend, views), (AuditTrail(),), batch_size=4)
+    old.run_once()
+    Runner(store, env.views(), (AuditTrailV2(),), batch_size=4).run_once()
+    store.record_many(path[len(store.records("failed")) :][:2])
+    with pytest.raises(VersionChanged, match="another runner has reset it"):
+        old.run_once()
+    assert views.ensured == 1  # on start: the write was refused
+    for looks in (2, 3):
+        with pytest.raises(VersionChanged, match="another runner has reset it"):
+            old.run_once()
+        assert views.ensured == looks
+    assert {r["recorded_by"] for r in select_all(env.views(), AUDIT)} == {"v2:test"}
+
+
 # -- views of another store --------------------------------------------------------------
 
 

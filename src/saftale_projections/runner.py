@@ -102,6 +102,9 @@ class Runner:
         self.batch_size = batch_size
         self._stopping = threading.Event()
         self._started = False
+        self._unsure = False
+        """Whether the next look ensures the views first (:meth:`run_once`): set when a
+        look failed, since the views may have changed under the runner."""
         self._store_moved = Signal()
         """Woken when the store announces a write (and on :meth:`stop`)."""
         self._views_moved = Signal()
@@ -131,6 +134,7 @@ class Runner:
                 self.backend.reset(projection)
                 self.resets[projection.name] = reason
         self._started = True
+        self._unsure = False
 
     def _other_store(self, name: str) -> str | None:
         """Why the view ``name`` was built from another store than this runner's (``None``
@@ -178,18 +182,32 @@ class Runner:
         """Apply every fact recorded so far; returns how many facts were applied (counted
         once per projection).
 
-        The first call starts the runner (:meth:`start`).  Once started, a runner does
-        not reset a view again: if a view's stored version has changed meanwhile
-        (another runner, with other code, has reset it), it raises
-        :class:`~saftale_projections.VersionChanged` and writes nothing, rather than
-        take the view back to its own version."""
+        The first call starts the runner (:meth:`start`), which makes the views' tables
+        and checks their versions; later calls read the views' positions and leave their
+        tables be (on PostgreSQL, ensuring every view costs more than a look at an
+        idle store).  Once started, a runner does not reset a view again: if a view's
+        stored version has changed meanwhile (another runner, with other code, has
+        reset it), the backend refuses the runner's next write with
+        :class:`~saftale_projections.VersionChanged` and nothing is written, rather
+        than the view be taken back to its own version.  A view another runner reset
+        to the same version stands at position 0 and is built again from there.
+
+        After a call that failed (a write refused, the views' database gone or
+        changed), the next call ensures the views again before it looks: it raises
+        :class:`~saftale_projections.VersionChanged` again for a view of another
+        version, and makes tables that went missing."""
         if not self._started:
             self.start()
-        else:
+        elif self._unsure:
             for projection in self.projections:
                 if self.backend.ensure(projection):
                     raise version_changed(projection, None)
-        return self._catch_up(progress)
+            self._unsure = False
+        try:
+            return self._catch_up(progress)
+        except Exception:
+            self._unsure = True
+            raise
 
     def _catch_up(
         self, progress: Progress | None, *, overlap: bool = False, until: int | None = None
@@ -372,7 +390,12 @@ class Runner:
             self.backend.ensure(projection)
             self.backend.reset(projection)
         self._started = True
-        return self._catch_up(progress, overlap=True)
+        self._unsure = False
+        try:
+            return self._catch_up(progress, overlap=True)
+        except Exception:
+            self._unsure = True
+            raise
 
     def run_forever(self, poll_interval: float = 0.5, *, safety_interval: float = 10.0) -> None:
         """Keep applying new facts until :meth:`stop`.
