@@ -8,6 +8,10 @@ in the order asked without sorting, pages after the first included (the keyset s
 in the index).  Only a question pinned to one subject may sort: a subject has a few
 dozen facts, and an index to spare that sort would cost every write.
 
+The views here are built by a runner's first look, with no statistics for the database
+to choose indexes by; a rebuild gathers them, and a subject's trail of a body or naming
+a party is then read by the key (``test_after_a_rebuild_sqlite_finds_...``).
+
 The trail's questions also look up the corrections of each page's facts, in one select
 (:data:`LINKS`): it must be read by the index of corrections, whatever the page.
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,7 @@ import sqlalchemy as sa
 from saftale_core import Saftale
 from saftale_projections import ALL_VIEWS, Runner, SQLAlchemyBackend, Views
 from saftale_projections.backends.sqlalchemy import index_name
+from saftale_projections.parallel import rebuild_in_processes
 from saftale_projections.protocol import Index, Table
 from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.deadlines import DEADLINES
@@ -40,7 +46,7 @@ from saftale_projections.views.subjects import (
     FOCUS_SUBJECTS,
     SUBJECT_STATE,
 )
-from tests import pg
+from tests import pg, support
 from tests.support import Clock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -398,6 +404,101 @@ def test_sqlite_plans_use_the_index_meant_and_do_not_sort(
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             plans.append((str(_table_of(statement)), statement, [str(r[-1]) for r in rows]))
     _check(case, plans, _sqlite_name)
+
+
+# -- after a rebuild, with the database's statistics ------------------------------------
+
+PINNED = [c for c in CASES if c.name.startswith("the trail of a subject ")]
+"""The trail of a subject and a body, or naming a party: the key finds the subject's few
+rows; without statistics, SQLite reads every row of the body or party instead."""
+
+
+def _agreements(store: Saftale, count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record ``count`` agreements, each starting three days after the one before (the
+    trail's days are as varied as in life, not the same for every agreement)."""
+    days = support.days
+    for i in range(count):
+        start = D(2019, 1, 7) + dt.timedelta(days=3 * i)
+        monkeypatch.setattr(support, "days", lambda start=start: days(start))
+        store.record_many(support.agreement_path(f"pin-{i}"))
+    monkeypatch.setattr(support, "days", days)
+
+
+@pytest.mark.parametrize("how", ["Runner.rebuild", "rebuild_in_processes"])
+def test_after_a_rebuild_sqlite_finds_a_subject_s_rows_by_the_key(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild leaves the statistics SQLite chooses indexes by: asked for a subject's
+    trail of a body or naming a party, it then reads the subject's rows by the key (and
+    sorts those few) rather than every row of the body or party.  So does a program
+    that read the views while they were rebuilt (its connection read the tables made
+    anew, without statistics), from its next statement on."""
+    store_url, views_url = f"sqlite:///{tmp_path / 's.db'}", f"sqlite:///{tmp_path / 'v.db'}"
+    with Saftale.open(store_url, recorded_by="test", clock=Clock()) as store:
+        _agreements(store, 100, monkeypatch)
+    reader = SQLAlchemyBackend(views_url)
+    read: list[int] = []
+
+    def reading(*_: Any) -> None:
+        read.append(len(Views(reader).audit(subject="pin-7", body="SSG").items))
+
+    def rebuild(progress: Callable[..., None] | None = None) -> None:
+        if how == "rebuild_in_processes":
+            rebuild_in_processes(store_url, views_url, ALL_VIEWS, processes=1, progress=progress)
+            return
+        store = Saftale.open(store_url, recorded_by="test", clock=Clock())
+        backend = SQLAlchemyBackend(views_url)
+        Runner(store, backend, ALL_VIEWS()).rebuild(progress)
+        backend.close()
+        store.close()
+
+    try:
+        rebuild()  # the views have statistics: those of a rebuild replace them
+        rebuild(reading)
+        assert read, "the views were read during the rebuild"
+        statements = Statements(reader.engine)
+        assert len(PINNED) == 2
+        for case in PINNED:
+            pinned = attrs.evolve(case, uses=dict.fromkeys(case.uses, (KEY,)))
+            other: dict[str, Any] = (
+                {"body": "SSG"} if "body" in case.name else {"party": "klynge:horsens"}
+            )
+            # the question asked (a statement reads the schema again if it has changed;
+            # an EXPLAIN alone does not), then explained on the same connection
+            caught = statements.of(partial(Views(reader).audit, subject="pin-7", **other), 1)
+            plans = []
+            with reader.engine.connect() as conn:
+                for statement, parameters in caught:
+                    rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                    plan = [str(r[-1]) for r in rows]
+                    plans.append((str(_table_of(statement)), statement, plan))
+            _check(pinned, plans, _sqlite_name)
+    finally:
+        reader.close()
+
+
+def test_a_rebuild_on_postgresql_leaves_statistics() -> None:
+    """PostgreSQL gathers statistics in the background, in time; a rebuild gathers
+    those of the views' tables at once."""
+    pg.require()
+    store = Saftale.open(":memory:", recorded_by="test", clock=Clock())
+    for name in ("history.jsonl", "development-tasks.jsonl", "generation-2019-2023.jsonl"):
+        assert not store.import_history(EXAMPLES / name).refusals
+    url = pg.create_database()
+    backend = SQLAlchemyBackend(url)
+    try:
+        Runner(store, backend, ALL_VIEWS()).rebuild()
+        with backend.engine.connect() as conn:
+            analyzed = conn.execute(
+                sa.text("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = :schema"),
+                {"schema": backend.metadata.schema},
+            )
+            names = {str(name) for (name,) in analyzed}
+        assert {f"v_{t}" for t in TABLES} <= names
+    finally:
+        backend.close()
+        store.close()
+        pg.drop_database(url)
 
 
 # -- PostgreSQL -------------------------------------------------------------------------

@@ -17,7 +17,9 @@ positions.  Run no other runner on the same views meanwhile (a rebuild resets th
 under it in any case).
 
 The views' secondary indexes are dropped while the processes write and made again at
-the end (one sort instead of an update per row).
+the end (one sort instead of an update per row), and the database then gathers the
+statistics it chooses them by (:meth:`SQLAlchemyBackend.analyze
+<saftale_projections.backends.sqlalchemy.SQLAlchemyBackend.analyze>`).
 
 Only projections that say so (``per_subject = True``: every row comes from the facts
 of one subject) can be rebuilt this way; the shipped views do.
@@ -319,6 +321,8 @@ def rebuild_in_processes(
                     child.terminate()
                     child.join()
         _ddl(backend, [sa.schema.CreateIndex(i) for i in indexes])
+        for projection in projections:  # the statistics the indexes are chosen by
+            backend.analyze(projection)
         _set_tracking(backend, projections, processes, last, lambda p: p.version, store.link(last))
     finally:
         backend.close()

@@ -20,6 +20,15 @@ transaction, all or nothing.  The runner uses it, when present, to move the
 projections that stand at the same position together (one commit per batch instead
 of one per projection); the shipped backends have it.
 
+A backend may also offer ``analyze(projection)``: gather the statistics its database's
+query planner chooses indexes by, for the projection's tables.  The runner calls it,
+when present, at the end of a rebuild (:meth:`~saftale_projections.Runner.rebuild`,
+:func:`~saftale_projections.parallel.rebuild_in_processes`), when the views hold the
+whole history.  Without statistics a database may find a subject's rows through the
+index of another column a select filters on (a body's, say), reading every row of that
+body, where the table's key finds the subject's few.  It changes no row and no
+position; the SQL backend has it, the memory backend (no planner) does not.
+
 Rows are plain dicts of column values; every table also has a ``doc`` column
 holding a JSON object for everything that is shown but not filtered on.
 Tables with ``temporal=True`` have ``valid_from``/``valid_to`` columns (days in

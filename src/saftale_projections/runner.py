@@ -381,7 +381,9 @@ class Runner:
         return written
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Drop every view and build it again from the first fact.
+        """Drop every view and build it again from the first fact; then, with a backend
+        that has ``analyze`` (see :mod:`saftale_projections.protocol`), gather the
+        statistics its database chooses indexes by.
 
         A batch is written while the next one is read and applied, so a rebuild that is
         stopped may have committed one batch less than :meth:`run_once` would have (the
@@ -392,10 +394,15 @@ class Runner:
         self._started = True
         self._unsure = False
         try:
-            return self._catch_up(progress, overlap=True)
+            applied = self._catch_up(progress, overlap=True)
         except Exception:
             self._unsure = True
             raise
+        analyze = getattr(self.backend, "analyze", None)
+        if analyze is not None and not self._stopping.is_set():
+            for projection in self.projections:
+                analyze(projection)
+        return applied
 
     def run_forever(self, poll_interval: float = 0.5, *, safety_interval: float = 10.0) -> None:
         """Keep applying new facts until :meth:`stop`.

@@ -334,6 +334,32 @@ class SQLAlchemyBackend:
         for table in projection.tables:
             self._current[table.name] = self._definition(table)
 
+    def analyze(self, projection: Projection) -> None:
+        """Gather the statistics the database's query planner chooses indexes by, for
+        the projection's tables (``ANALYZE``): the runner calls it when a rebuild is
+        done.  Without them SQLite takes one index for as good as another, and may read
+        the audit trail of a subject and a body through the body's index, every fact of
+        that body, where the key finds the subject's few; PostgreSQL gathers them in the
+        background, in time.
+
+        An SQLite connection reads the statistics when it reads the schema, and reads
+        the schema again only when it has changed: a table made and dropped in the same
+        transaction changes it, so that every connection open on the views, in any
+        process, plans with the new statistics from its next statement on."""
+        prepare = self.engine.dialect.identifier_preparer
+        names = [prepare.format_table(self._table(table)) for table in projection.tables]
+        try:
+            with self.engine.begin() as conn:
+                if self._postgres:
+                    conn.exec_driver_sql("ANALYZE " + ", ".join(names))
+                    return
+                for name in names:  # one table per statement
+                    conn.exec_driver_sql("ANALYZE " + name)
+                conn.exec_driver_sql("CREATE TABLE saftale_view_analyzed (x)")
+                conn.exec_driver_sql("DROP TABLE saftale_view_analyzed")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"views at {self.display}: {_reason(exc)}") from None
+
     def position(self, projection: str) -> int:
         try:
             with self.engine.connect() as conn:
