@@ -71,7 +71,7 @@ from saftale_core.generation import (
     VisionSet,
 )
 from saftale_core.kommissorium import KommissoriumRecorded, KommissoriumState, TimetableRow
-from saftale_core.process import Step
+from saftale_core.process import ANY, Context, Step
 from tests.support import Clock, agreement_path, first, until, with_
 
 REG = Registry.default()
@@ -507,6 +507,69 @@ def test_it_takes_effect_once(mem: Saftale) -> None:
     mem.record_many(at_status(IN_FORCE))
     refused(mem, make(GenerationTookEffect, "2019-08-01", "SKU"), "out-of-order")
     refused(mem, make(f.ApprovedByCouncil, "2019-08-01", "byraad:aarhus"), "out-of-order")
+
+
+# -- next steps: who may take a step now -------------------------------------------------------
+
+AWAITED_SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "VersionApproved": [{"version": v} for v in Version],
+    "ConsultationHeld": [{}],
+    "ApprovedByCouncil": [{}],
+    "RejectedByCouncil": [{"reason": "Nej"}],
+    "GenerationTookEffect": [{}],
+    "FollowUpReportSent": [{"period": "2019-07/2019-12"}],
+    "StatusReportSent": [{"kind": "midterm", "as_of": "2021-07-01"}],
+}
+"""The steps that await someone (those that may follow only some statuses), each with the
+ways it may be told."""
+NOW = Context(REG, dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+
+
+def test_every_step_that_awaits_someone_is_sampled() -> None:
+    assert set(AWAITED_SAMPLES) == {t for t, s in GENERATION.steps.items() if s.after is not ANY}
+
+
+def _accepted_now(prefix: list[Fact], step: str, by: str) -> bool:
+    """Whether the rules accept ``step`` of ``by`` after ``prefix``, told in some way, on
+    the day after the last of ``prefix``."""
+    now = fold(prefix)
+    for kw in AWAITED_SAMPLES[step]:
+        try:
+            GENERATION.decide(now, make(f.FACT_TYPES[step], after(prefix), by, **kw), NOW)
+        except RuleViolation:
+            continue
+        return True
+    return False
+
+
+def _rejected_by_lemvig() -> list[Fact]:
+    return [
+        make(f.RejectedByCouncil, str(x.on), x.by, reason="Økonomien")
+        if isinstance(x, f.ApprovedByCouncil) and x.by == "byraad:lemvig"
+        else x
+        for x in until(making(), "GenerationTookEffect")
+    ]
+
+
+WAYS = [
+    *(pytest.param(making()[:n], id=f"{n}-facts") for n in range(1, len(making()) + 1)),
+    pytest.param(_rejected_by_lemvig(), id="a-council-rejected"),
+]
+
+
+@pytest.mark.parametrize("prefix", WAYS)
+def test_next_steps_name_whom_the_rules_accept_now(prefix: list[Fact]) -> None:
+    """At every point of the making (and when a council rejected), the next steps name for
+    each step exactly the bodies whose fact the rules accept now: SSG approves a version
+    before SKU, it takes effect once every council approved (the inboxes show these)."""
+    listed = {(n.fact_type, b) for n in GENERATION.next_steps(fold(prefix), REG) for b in n.who}
+    accepted_now = {
+        (step, body)
+        for step in AWAITED_SAMPLES
+        for body in REG.bodies
+        if _accepted_now(prefix, step, body)
+    }
+    assert {(t, b) for t, b in listed if t in AWAITED_SAMPLES} == accepted_now
 
 
 # -- content -----------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from saftale_core.facts import (
     fact_type,
 )
 from saftale_core.process import ANY, Context, Process, Step, Who, refuse
-from saftale_core.registry import Kind, Role
+from saftale_core.registry import Kind, Registry, Role
 
 __all__ = [
     "FOLLOW_UP_GRACE_MONTHS",
@@ -497,8 +497,9 @@ def evolve(state: GenerationState, fact: Fact) -> GenerationState:
     return fast_evolve(state, **changes)
 
 
-def _approver(state: GenerationState, fact: Fact) -> str:
-    return "SKU" if fact.by == state.sku else "SSG"
+def _approver(state: GenerationState, by: str) -> str:
+    """Whether ``by`` approves as ``"SSG"`` or as ``"SKU"`` (the table's names for them)."""
+    return "SKU" if by == state.sku else "SSG"
 
 
 VERSION_STEPS: Mapping[tuple[str, Version, str], str] = {
@@ -513,7 +514,7 @@ VERSION_STEPS: Mapping[tuple[str, Version, str], str] = {
 
 
 def _version_status(state: GenerationState, fact: VersionApproved) -> dict[str, Any]:
-    to = VERSION_STEPS.get((state.status, fact.version, _approver(state, fact)))
+    to = VERSION_STEPS.get((state.status, fact.version, _approver(state, fact.by)))
     return {"status": to, "status_on": fact.on} if to else {}
 
 
@@ -556,10 +557,15 @@ def _follows_nothing(state: GenerationState, fact: Fact) -> list[Period]:
     return [state.status_on] if state.status == INITIATED else []
 
 
+def _may_approve(state: GenerationState, version: Version, by: str) -> bool:
+    """Whether ``by`` may approve ``version`` now: SSG first, then SKU (:data:`VERSION_STEPS`)."""
+    return (state.status, version, _approver(state, by)) in VERSION_STEPS
+
+
 def _guard_version(state: GenerationState, fact: Fact, ctx: Context) -> Warnings:
     assert isinstance(fact, VersionApproved)
-    who = _approver(state, fact)
-    if (state.status, fact.version, who) not in VERSION_STEPS:
+    if not _may_approve(state, fact.version, fact.by):
+        who = _approver(state, fact.by)
         raise refuse(
             "out-of-order",
             f"{who} cannot approve the {fact.version.value} version "
@@ -568,8 +574,14 @@ def _guard_version(state: GenerationState, fact: Fact, ctx: Context) -> Warnings
     return None
 
 
+def _not_approved_by(state: GenerationState, registry: Registry) -> list[str]:
+    """The councils that have not approved the final version (undecided or rejecting)."""
+    approving = state.approving_councils
+    return [c for c in registry.councils if c not in approving]
+
+
 def _guard_took_effect(state: GenerationState, fact: Fact, ctx: Context) -> Warnings:
-    missing = [c for c in ctx.registry.councils if c not in state.approving_councils]
+    missing = _not_approved_by(state, ctx.registry)
     if missing:
         raise refuse("out-of-order", f"not every council has approved: {', '.join(missing)}")
     return None
@@ -604,6 +616,23 @@ def _guard_measured(state: GenerationState, fact: Fact, ctx: Context) -> Warning
 
 def _content_follows(state: GenerationState, fact: Fact) -> list[Period]:
     return []
+
+
+# -- candidates for "next steps": the guards above, asked of every body that may take the step
+
+
+def _approvers(state: GenerationState, registry: Registry) -> list[str]:
+    """Who may approve a version now: SSG, or SKU once SSG has (by the guard's table)."""
+    return [
+        body
+        for body in SSG_OR_SKU.bodies(registry)
+        if any(_may_approve(state, version, body) for version in Version)
+    ]
+
+
+def _takes_effect(state: GenerationState, registry: Registry) -> tuple[str, ...]:
+    """Who may record that it takes effect now: SKU or SAS, once every council approved."""
+    return () if _not_approved_by(state, registry) else SKU_OR_SAS.bodies(registry)
 
 
 def _follows_in_force(state: GenerationState, fact: Fact) -> list[Period]:
@@ -685,6 +714,7 @@ GENERATION: Process[GenerationState] = Process(
             frozenset({INITIATED, CONSULTATION_SSG, CONSULTED, FINAL_SSG, IN_FORCE, AMENDMENT_SSG}),
             None,
             guard=_guard_version,
+            candidates=_approvers,
             summary="SSG, then SKU, approve the consultation version, the final version, "
             "or an amendment",
             seed="000/001 (tids- og procesplan); an amendment: DOMAIN.md (real dates; not in "
@@ -728,6 +758,7 @@ GENERATION: Process[GenerationState] = Process(
             IN_FORCE,
             guard=_guard_took_effect,
             follows=_follows_took_effect,
+            candidates=_takes_effect,
             summary="the generation takes effect, once every council approved",
             seed="DOMAIN.md (real dates: in force from 1 July 2019; not in the seeds)",
         ),

@@ -281,8 +281,10 @@ class SubjectTimeline:
     per_subject = True
     """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "subjects"
-    version = 3
-    """3: the subject is part of the key of :data:`FOCUS_INDICATORS`."""
+    version = 4
+    """3: the subject is part of the key of :data:`FOCUS_INDICATORS`; 4: a generation awaits
+    only the bodies that may take a step now (SSG before SKU, every council before it takes
+    effect)."""
     tables = (SUBJECT_STATE, AWAITING, CLUSTER_SUBJECTS, FOCUS_SUBJECTS, FOCUS_INDICATORS)
 
     def __init__(self) -> None:
