@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -898,7 +899,10 @@ def _half_years(first: dt.date, last: dt.date) -> list[Period]:
         year, half = (year, 1) if half == 0 else (year + 1, 0)
 
 
-def _windows(first: dt.date, last: dt.date, months: int) -> list[Period]:
+@functools.lru_cache(maxsize=256)
+def _windows(first: dt.date, last: dt.date, months: int) -> tuple[Period, ...]:
+    """The windows of a cadence of ``months`` from ``first`` to ``last`` (kept: every
+    follow-up of a generation asks for the same few)."""
     out: list[Period] = []
     start = first
     while start <= last:
@@ -906,7 +910,7 @@ def _windows(first: dt.date, last: dt.date, months: int) -> list[Period]:
         end = nxt - dt.timedelta(days=1)
         out.append(Period(start, end, f"{start.isoformat()}/{end.isoformat()}"))
         start = nxt
-    return out
+    return tuple(out)
 
 
 def follow_up(state: GenerationState, as_of: dt.date) -> FollowUp:
@@ -952,13 +956,13 @@ def follow_up(state: GenerationState, as_of: dt.date) -> FollowUp:
                 sent[0] if sent else None,
             )
         )
+    measured: dict[str, list[Measurement]] = {}
+    for m in state.measurements:  # by indicator, in the order recorded
+        measured.setdefault(m.indicator, []).append(m)
     for ind in state.indicators:
+        of_indicator = measured.get(ind.indicator, ())
         for window in _windows(first, last, ind.cadence_months):
-            found = [
-                m.on
-                for m in state.measurements
-                if m.indicator == ind.indicator and _overlaps(m.period, window)
-            ]
+            found = [m.on for m in of_indicator if _overlaps(m.period, window)]
             obligations.append(
                 Obligation(
                     "measurement",
