@@ -6,7 +6,9 @@ The subject views (:mod:`~saftale_projections.views.subjects`,
 day all the facts behind it had certainly happened.  A row holds over a *run* of
 consecutive timeline entries whose state gives it, from the day of the first
 (``valid_from``) to the day of the first entry that no longer gives it (``valid_to``,
-exclusive; ``None``: it still holds).
+exclusive; ``None``: it still holds).  A row may name the first day it can hold (its own
+``valid_from``: a follow-up deadline whose period begins later than the facts that make
+it): its run then begins on that day, or never, if its entries are over by then.
 
 A fact that is not a correction only adds to the end of the timeline: it either
 replaces the last entry (its day is no later than the day the subject already stood
@@ -51,7 +53,8 @@ KeyOf = Callable[[Row], tuple[Any, ...]]
 
 RowsOf = Callable[[Any, Any, Any], Mapping[Ident, Row]]
 """``rows_of(process, state, registry)``: the rows a state gives, by identity (without
-``valid_from``/``valid_to``)."""
+``valid_to``; with ``valid_from`` only for a row that holds from a later day than the
+state, see the module docs)."""
 
 SUBJECTS_KEPT = 1_000
 """How many subjects a view keeps between batches (per store)."""
@@ -164,21 +167,33 @@ def _step(
     opened: dict[Ident, tuple[Key, Row]] = {}
     written: dict[Key, Row] = {}
     for ident, kept in base.items():
-        if ident in rows:
+        row = rows.get(ident)
+        since = kept[1]["valid_from"]
+        if row is not None and _from(row, day) == (day if since < day else since):
+            # it goes on (it held before the day and holds on it; or it begins on the
+            # same later day as before)
             opened[ident] = kept
             written[kept[0]] = kept[1]
-        else:
+        elif since < day:
             written[kept[0]] = {**kept[1], "valid_to": day}
+        # else: it was to begin on the day or later, and does not (or begins another day)
     if len(opened) != len(rows):
         for ident, row in rows.items():
-            if ident not in base:
-                run = {**row, "valid_from": day, "valid_to": None}
+            if ident not in opened:
+                run = {**row, "valid_from": _from(row, day), "valid_to": None}
                 table = ident[0]
                 key = (table, keys[table](run))
                 opened[ident] = (key, run)
                 written[key] = run
     entry.open = opened
     entry.written = written
+
+
+def _from(row: Row, day: dt.date) -> dt.date:
+    """The first day a row that a state from ``day`` on gives holds: ``day``, or the later
+    day the row names."""
+    since: dt.date | None = row.get("valid_from")
+    return day if since is None or since < day else since
 
 
 def apply_subject_runs(
@@ -189,14 +204,8 @@ def apply_subject_runs(
     tables: Sequence[Table],
     cache: SubjectCache,
     rows_of: RowsOf,
-    final_rows_of: Callable[[Any, Any], Mapping[Key, Row] | None] | None = None,
 ) -> None:
-    """Turn a batch into row changes of every subject it touches.
-
-    ``final_rows_of(subject, state)``, when given and not ``None`` for a subject's
-    state, gives that subject's rows from its latest state alone (with their
-    ``valid_from``/``valid_to``) instead of runs over its timeline.
-    """
+    """Turn a batch into row changes of every subject it touches."""
     by_name = {t.name: t for t in tables}
     keys = {t.name: key_of(t) for t in tables}
     touched: dict[str, list[Recorded]] = {}
@@ -228,12 +237,6 @@ def apply_subject_runs(
             entry = Subject(process_of(history))
             _fold_all(entry, history, store, keys, rows_of, finalized)
         entry.version = records[-1].originator_version
-        if final_rows_of is not None:
-            final = final_rows_of(subject, entry.state)
-            if final is not None:
-                finalized = {}
-                entry.base, entry.open = {}, {}
-                entry.written = dict(final)
         after = {**finalized, **entry.written}
         for key, run in after.items():
             if before.get(key) != run:

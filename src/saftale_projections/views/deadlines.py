@@ -6,11 +6,24 @@ evaluation interval, a follow-up period begun) until the day it was met (the
 revision after the comments, an evaluation, a report delivered); ``valid_to`` is
 ``None`` while it is still open.  As of a day, the open deadlines whose ``due``
 is before that day are overdue and the others upcoming.
+
+Like the other subject views, the rows follow each subject's timeline (see
+:mod:`~saftale_projections.views._runs`): a deadline is open on a day when the
+state of its subject as of that day (the facts that had certainly happened by
+then) holds it open.  A generation's follow-up deadlines are the obligations
+:func:`saftale_core.generation.follow_up` gives for that state and that it does
+not count as delivered, each open from the first day of its period (a half-year,
+a status day, a window of an indicator's cadence), so as of any day the view
+answers what ``Saftale.follow_up(subject, on=day)`` says is overdue or upcoming.
+Two windows of one indicator are told apart by their due day, which is part of
+the key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from saftale_core.generation import GenerationState, follow_up
@@ -21,7 +34,7 @@ __all__ = ["DEADLINES", "Deadlines"]
 
 DEADLINES = Table(
     "deadline",
-    key=("subject", "kind", "key", "valid_from"),
+    key=("subject", "kind", "key", "due", "valid_from"),
     columns=(
         Column("subject", nullable=False),
         Column("kind", nullable=False),
@@ -37,7 +50,10 @@ DEADLINES = Table(
     ),
 )
 """``kind``: ``comments``, ``evaluation``, ``follow-up report``, ``midterm status``,
-``final status``, ``measurement``."""
+``final status``, ``measurement``; ``key``: the deadline, the half-year, the status kind
+or the indicator."""
+
+Rows = dict[tuple[str, Any], dict[str, Any]]
 
 
 def _open_in(state: Any) -> dict[tuple[str, str], dt.date]:
@@ -52,34 +68,72 @@ def _open_in(state: Any) -> dict[tuple[str, str], dt.date]:
     return out
 
 
-def deadline_rows(process: Any, state: Any, registry: Any) -> dict[tuple[str, Any], dict[str, Any]]:
+def deadline_rows(process: Any, state: Any, registry: Any) -> Rows:
     """The deadlines a state holds open, by identity (the row of a deadline that stays
-    open keeps the due day it opened with)."""
+    open keeps the due day it opened with); a generation's, see :func:`follow_up_rows`."""
     if isinstance(state, GenerationState):
-        return {}
+        return follow_up_rows(state)
     return {
-        (DEADLINES.name, ident): _row(state.subject, ident, due, None, None)
+        (DEADLINES.name, ident): _row(state.subject, ident, due, None)
         for ident, due in _open_in(state).items()
     }
 
 
-def generation_rows(
-    subject: str, state: Any
-) -> dict[tuple[str, tuple[Any, ...]], dict[str, Any]] | None:
-    """A generation's deadlines, from its latest state alone (``None`` for other
-    subjects): its follow-up obligations, each open from its period until delivered."""
-    if not isinstance(state, GenerationState):
-        return None
-    out: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
-    if state.in_force_on is None:
-        return out
-    for o in follow_up(state, dt.date.max).obligations:
-        since = max(o.period.start, state.in_force_on.start)
-        until = o.delivered_on.start if o.delivered_on is not None else None
-        if until is not None and until <= since:
-            continue
-        row = _row(subject, (o.what, o.key), o.due, since, until)
-        out[(DEADLINES.name, tuple(row[k] for k in DEADLINES.key))] = row
+class _Kept:
+    """The follow-up rows of the last state asked for, per generation (least recently
+    used dropped beyond ``size``), with what they were made of: a state whose follow-up
+    data are the very same objects gives the same rows (most facts of a generation are
+    not follow-up: visions, phases, council approvals leave these untouched)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[str, tuple[tuple[Any, ...], Rows]] = OrderedDict()
+
+    def get(self, subject: str, inputs: tuple[Any, ...]) -> Rows | None:
+        with self._lock:
+            kept = self._kept.get(subject)
+        if kept is None or any(a is not b for a, b in zip(kept[0], inputs, strict=True)):
+            return None
+        return kept[1]
+
+    def put(self, subject: str, inputs: tuple[Any, ...], rows: Rows) -> None:
+        with self._lock:
+            self._kept[subject] = (inputs, rows)
+            self._kept.move_to_end(subject)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+_kept = _Kept()
+
+
+def follow_up_rows(state: GenerationState) -> Rows:
+    """A generation's open follow-up deadlines in ``state``: every obligation of
+    :func:`~saftale_core.generation.follow_up` it does not count as delivered (the state
+    is what had certainly happened by a day, so whatever delivered it had by then), by
+    (kind, key, due), each from the first day of its period (``valid_from``: the day it
+    opens, when that is later than the state)."""
+    inputs = (
+        state.period,
+        state.in_force_on,
+        state.indicators,
+        state.measurements,
+        state.reports,
+        state.status_reports,
+    )
+    found = _kept.get(state.subject, inputs)
+    if found is not None:
+        return found
+    out: Rows = {}
+    if state.in_force_on is not None:
+        for o in follow_up(state, state.in_force_on.start).obligations:
+            if o.delivered_on is None:
+                ident = (o.what, o.key)
+                out[(DEADLINES.name, (*ident, o.due))] = _row(
+                    state.subject, ident, o.due, o.period.start
+                )
+    _kept.put(state.subject, inputs, out)
     return out
 
 
@@ -89,7 +143,9 @@ class Deadlines:
     per_subject = True
     """Every row comes from the facts of one subject (see :mod:`saftale_projections.parallel`)."""
     name = "deadlines"
-    version = 1
+    version = 2
+    """2: a generation's follow-up deadlines follow its timeline (as of a day, what had
+    certainly happened by then); the due day is part of the key."""
     tables = (DEADLINES,)
 
     def __init__(self) -> None:
@@ -97,22 +153,12 @@ class Deadlines:
 
     def apply(self, batch: Batch, changes: Changes, store: Any) -> None:
         apply_subject_runs(
-            batch,
-            changes,
-            store,
-            tables=self.tables,
-            cache=self.cache,
-            rows_of=deadline_rows,
-            final_rows_of=generation_rows,
+            batch, changes, store, tables=self.tables, cache=self.cache, rows_of=deadline_rows
         )
 
 
 def _row(
-    subject: str,
-    ident: tuple[str, str],
-    due: dt.date,
-    since: dt.date | None,
-    until: dt.date | None,
+    subject: str, ident: tuple[str, str], due: dt.date, since: dt.date | None
 ) -> dict[str, Any]:
     return {
         "subject": subject,
@@ -120,6 +166,5 @@ def _row(
         "key": ident[1],
         "due": due,
         "valid_from": since,
-        "valid_to": until,
         "doc": {},
     }
