@@ -426,19 +426,22 @@ class Views:
                 limit=limit,
                 after=cursor,
             )
+            # the page's facts in one select (its subjects' facts at its positions, a few
+            # more than it names, matched by fact), then taken in the party table's order
+            facts: dict[tuple[str, int], Row] = {}
+            if named.rows:
+                where = {
+                    "subject": sorted({r["subject"] for r in named.rows}),
+                    "position": sorted({r["position"] for r in named.rows}),
+                }
+                if body is not None:
+                    where["by"] = body
+                facts = {(f["subject"], f["position"]): f for f in self._all(AUDIT, where=where)}
             for i, r in enumerate(named.rows):
-                found = self.backend.select(
-                    AUDIT,
-                    where={
-                        "subject": r["subject"],
-                        "position": r["position"],
-                        **({"by": body} if body else {}),
-                    },
-                    limit=1,
-                ).rows
-                if not found:
+                found = facts.get((r["subject"], r["position"]))
+                if found is None:
                     continue
-                out.append(found[0])
+                out.append(found)
                 if len(out) == limit:
                     more = i < len(named.rows) - 1 or named.next is not None
                     last = tuple(r[c] for c in ordering(AUDIT_PARTIES, order))
