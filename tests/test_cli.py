@@ -133,6 +133,15 @@ def exported(db: str, cwd: Path) -> list[str]:
     return ok(saftale("export", db=db, cwd=cwd)).lines
 
 
+def recorded(db: str, cwd: Path) -> list[str]:
+    """What :func:`exported` gives; a new SQLite store that a refused import did not
+    leave behind (see ``test_a_refused_import_leaves_no_new_store_behind``) holds
+    nothing."""
+    if db.startswith("sqlite:///") and not (cwd / db.removeprefix("sqlite:///")).exists():
+        return []
+    return exported(db, cwd)
+
+
 # -- history files ----------------------------------------------------------------------------
 
 
@@ -423,7 +432,7 @@ def refusal_batch(
         write(cwd / name, lines)
         expected[code] = (name, number)
     run = saftale("import", *(name for name, _ in expected.values()), db=url, cwd=cwd)
-    yield Batch(run, expected, tuple(exported(url, cwd)))
+    yield Batch(run, expected, tuple(recorded(url, cwd)))
     cleanup()
 
 
@@ -503,7 +512,7 @@ def test_every_refusal_of_a_file_is_printed_in_line_order(tmp_path: Path) -> Non
         ["h.jsonl:9", "bad-date"],
     ]
     assert "h.jsonl: refused: 5 of " in run.err
-    assert exported(db, tmp_path) == []
+    assert recorded(db, tmp_path) == []
     assert path.is_file()
 
 
@@ -513,7 +522,7 @@ def test_a_refused_history_on_stdin_is_reported_as_stdin(tmp_path: Path) -> None
     run = saftale("import", "-", db=db, cwd=tmp_path, stdin="\n".join(lines).encode())
     assert run.code == 1, run
     assert run.lines[0].startswith(f"<stdin>:{number}: not-authorised: "), run
-    assert exported(db, tmp_path) == []
+    assert recorded(db, tmp_path) == []
 
 
 def test_warnings_print_with_their_line_and_do_not_block(tmp_path: Path) -> None:
@@ -544,7 +553,7 @@ def test_a_line_that_is_not_utf8_is_refused_with_its_line_number(tmp_path: Path)
     (tmp_path / "latin1.jsonl").write_bytes(good + bad)
     run = saftale("import", "latin1.jsonl", db=db, cwd=tmp_path)
     assert run.code == 1, run
-    assert exported(db, tmp_path) == []
+    assert recorded(db, tmp_path) == []
     assert run.lines[0].startswith("latin1.jsonl:3: bad-record: "), run
 
 
@@ -571,7 +580,7 @@ def test_a_bad_last_line_of_a_long_file_records_nothing(
     assert len(run.lines) == 2, run
     assert run.lines[0].startswith("long.jsonl:136: triple-aim-missing: warning: ")
     assert re.fullmatch(rf"long.jsonl:{len(long_history) + 1}: date-in-future: \S.*", run.lines[1])
-    assert exported(empty_url, tmp_path) == []
+    assert recorded(empty_url, tmp_path) == []
 
 
 def test_dry_run_records_nothing_and_the_same_file_then_imports(
@@ -641,7 +650,7 @@ def test_a_refused_line_in_any_file_records_nothing_of_any(empty_url: str, tmp_p
     ]
     assert "more-a.jsonl: refused: 2 of 6 lines; nothing was recorded" in run.err
     assert "nothing of the 3 files was recorded" in run.err
-    assert exported(empty_url, tmp_path) == []
+    assert recorded(empty_url, tmp_path) == []
     dry = saftale("import", "--dry-run", *files, db=empty_url, cwd=tmp_path)
     assert (dry.code, dry.lines) == (1, run.lines), dry
 
@@ -1500,6 +1509,25 @@ def test_a_command_that_reads_refuses_a_store_that_is_not_there(
     )
     assert run.out == ""
     assert list(tmp_path.iterdir()) == [], "a command that reads created a file"
+
+
+def test_a_refused_import_leaves_no_new_store_behind(tmp_path: Path) -> None:
+    """Nothing recorded, nothing made: the store an import would have made is not left
+    behind empty (nor the files beside it); an import that records makes it."""
+    path = agreement_path("ny-aftale")
+    good = lines_of(path[:1])
+    write(tmp_path / "bad.jsonl", [*good, line(first(path, "KommissoriumApproved"), by="SKU")])
+    run = saftale("import", "bad.jsonl", cwd=tmp_path)
+    assert run.code == 1, run
+    assert "bad.jsonl:2: not-authorised: " in run.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
+
+    write(tmp_path / "good.jsonl", good)
+    ok(saftale("import", "good.jsonl", cwd=tmp_path))
+    assert (tmp_path / "saftale.db").is_file()
+    # a store that was there before stays, as it was
+    assert saftale("import", "bad.jsonl", cwd=tmp_path).code == 1
+    assert len(exported("sqlite:///saftale.db", tmp_path)) == 1
 
 
 def test_verify_refuses_a_file_of_views_given_for_the_store(

@@ -44,6 +44,7 @@ __all__ = [
     "Ledger",
     "StoreURL",
     "default_url",
+    "files_of",
     "hide_password",
     "open_event_store",
     "parse_url",
@@ -281,6 +282,21 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def files_of(store: StoreURL) -> tuple[Path, ...]:
+    """The files of a store in an SQLite file: the database first, then those SQLite
+    and the store's openers keep beside it (``-wal``, ``-shm``, ``-journal``, the lock
+    file of :func:`open_event_store`), whether they are there or not; ``()`` for a store
+    that is not an SQLite file (PostgreSQL, in memory, a ``file:`` URI)."""
+    path = store.env.get("SQLITE_DBNAME", "")
+    if store.kind != "sqlite" or path == ":memory:" or path.startswith("file:"):
+        return ()
+    file = Path(path)
+    return (file, *(file.with_name(file.name + end) for end in _BESIDE))
+
+
+_BESIDE = ("-wal", "-shm", "-journal", ".open-lock")
+
+
 def _sqlite_store_exists(store: StoreURL) -> None:
     """Raise :class:`StoreError` unless the SQLite file exists and holds saftale's facts.
 
@@ -328,7 +344,7 @@ def _hex(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
-_OPEN_LOCK = ".open-lock"
+_OPEN_LOCK = _BESIDE[-1]
 """Beside an SQLite store: openers take turns on it (never the database file itself)."""
 
 

@@ -36,7 +36,7 @@ from saftale_core.facts import Recorded
 from saftale_core.history import LineReport
 from saftale_core.registry import Registry
 from saftale_core.serialization import fact_to_dict
-from saftale_core.store import DEFAULT_URL, default_url
+from saftale_core.store import DEFAULT_URL, default_url, files_of, parse_url
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
 from saftale_projections.queries import (
@@ -209,8 +209,9 @@ def main(
 ) -> None:
     """Keep and question the history of a health agreement (sundhedsaftale).
 
-    Only `import` creates a store; the other commands refuse one that is not there
-    (a mistyped path), and `import --dry-run` checks against an empty history.
+    Only `import` creates a store (a refused import leaves none behind); the other
+    commands refuse one that is not there (a mistyped path), and `import --dry-run`
+    checks against an empty history.
 
     Exit codes: 0 ok, 1 refused or tampered with, 2 usage (130 interrupted, 141 the
     reader of the output went away).
@@ -283,7 +284,9 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
         progress.interrupt()
         out.write(text)
 
+    made = () if dry_run else _new_sqlite_file(settings)
     with _store(settings, create=not dry_run, missing_is_empty=dry_run) as app:
+        result = None
         try:
             result = app.import_history(
                 *sources, dry_run=dry_run, progress=progress, on_report=report
@@ -291,6 +294,8 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
         finally:
             progress.close()
             out.flush()
+            if made and (result is None or not result.ok):
+                _forget(app, made)
     if not result.ok:
         for name, found in zip(shown, result.sources, strict=True):
             if not found.ok:
@@ -314,6 +319,29 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
                 f"recorded; {found.warning_count} warnings ({found.checked} lines)",
                 err=True,
             )
+
+
+def _forget(app: Saftale, files: Sequence[Path]) -> None:
+    """Remove the SQLite store ``files`` an import made, when it holds nothing (the
+    import was refused or stopped): a refused import leaves no empty store behind."""
+    try:
+        empty = app.position() == 0
+    except SaftaleError:
+        return  # leave what cannot be looked at as it is
+    if empty:
+        app.close()
+        for file in files:
+            file.unlink(missing_ok=True)
+
+
+def _new_sqlite_file(settings: Settings) -> tuple[Path, ...]:
+    """The files of the SQLite store an import would make, when there is none yet (else
+    ``()``): the store file first, then those kept beside it."""
+    try:
+        files = files_of(parse_url(settings.db or default_url()))
+    except SaftaleError:
+        return ()  # opening the store reports it
+    return files if files and not files[0].exists() else ()
 
 
 @main.command()
