@@ -41,6 +41,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 
 PYTHON = frozenset({"python", "py", "python3"})
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
@@ -191,8 +192,9 @@ def read_page(path: Path) -> Page:
 
 
 def pages() -> list[Page]:
-    """Every page of docs/ that has an example to run (the generated reference pages have none)."""
-    found = [read_page(p) for p in sorted(DOCS.rglob("*.md"))]
+    """Every page of docs/ that has an example to run (the generated reference pages have
+    none), and the README's first example."""
+    found = [read_page(p) for p in [*sorted(DOCS.rglob("*.md")), README]]
     return [p for p in found if p.steps]
 
 
@@ -200,7 +202,7 @@ PAGES = pages()
 
 
 def _page_id(page: Page) -> str:
-    return str(page.path.relative_to(DOCS))
+    return str(page.path.relative_to(DOCS if page.path.is_relative_to(DOCS) else ROOT))
 
 
 # -- running a page: in a fresh interpreter (this file as a script) ----------------------
@@ -309,7 +311,7 @@ def test_examples_of_the_page_run(page: Page, tmp_path: Path) -> None:
 
 def test_the_pages_have_examples_and_few_are_left_out() -> None:
     by_name = {_page_id(p): p for p in PAGES}
-    assert "tutorial.md" in by_name and "index.md" in by_name
+    assert "tutorial.md" in by_name and "index.md" in by_name and "README.md" in by_name
     runs = sum(1 for p in PAGES for s in p.steps if s["kind"] == "run")
     assert runs >= 30, f"only {runs} Python examples found: is the extractor broken?"
     skipped = [b.where for p in PAGES for b in p.skipped]
@@ -318,7 +320,7 @@ def test_the_pages_have_examples_and_few_are_left_out() -> None:
 
 def test_every_page_uses_the_conventions_correctly() -> None:
     """A typo in a marker or a fence language must not quietly stop an example running."""
-    for path in sorted(DOCS.rglob("*.md")):
+    for path in [*sorted(DOCS.rglob("*.md")), README]:
         read_page(path)  # raises DocsError naming the page and line
 
 
