@@ -30,6 +30,7 @@ from saftale_core import (
     GENERATION,
     AgreementState,
     FactCorrected,
+    FollowUp,
     GenerationState,
     Obligation,
     Recorded,
@@ -38,6 +39,7 @@ from saftale_core import (
     Saftale,
 )
 from saftale_core import facts as f
+from saftale_core.dates import Period
 from saftale_core.facts import Fact
 from saftale_core.generation import (
     AMENDMENT_SSG,
@@ -1176,6 +1178,31 @@ def test_follow_up_on_a_day(example: Saftale, day: dt.date) -> None:
     assert plan(found.overdue) == overdue
     assert plan(found.upcoming) == upcoming
     assert all(o.overdue(day) for o in found.overdue)
+
+
+def test_a_delivery_known_to_the_month_counts_from_its_last_day() -> None:
+    """As every fact does (what had certainly happened by a day): a report sent some
+    day in April 2020, due on 31 March, is overdue until the end of April, whatever
+    later state ``follow_up`` is given."""
+    sent = Obligation(
+        "follow-up report",
+        "2019-07/2019-12",
+        Period.parse("2019-07/2019-12"),
+        dt.date(2020, 3, 31),
+        Period.parse("2020-04"),
+    )
+    assert (sent.delivered(dt.date(2020, 4, 10)), sent.overdue(dt.date(2020, 4, 10))) == (
+        False,
+        True,
+    )
+    assert (sent.delivered(dt.date(2020, 4, 30)), sent.overdue(dt.date(2020, 4, 30))) == (
+        True,
+        False,
+    )
+    early = FollowUp(dt.date(2020, 4, 10), (sent,))
+    assert (early.delivered, early.overdue) == ((), (sent,))
+    late = FollowUp(dt.date(2020, 5, 1), (sent,))
+    assert (late.delivered, late.overdue) == ((sent,), ())
 
 
 def test_follow_up_reads_the_same_from_every_store(app: Saftale) -> None:

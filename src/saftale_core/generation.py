@@ -840,9 +840,15 @@ class Obligation:
     due: dt.date
     delivered_on: Period | None
 
+    def delivered(self, on: dt.date) -> bool:
+        """Certainly delivered by ``on``: on a day no later than it (a delivery known to
+        the month counts from the month's last day, as every fact counts from the day
+        it had certainly happened by)."""
+        return self.delivered_on is not None and self.delivered_on.end <= on
+
     def overdue(self, on: dt.date) -> bool:
-        """Past due on ``on`` and not delivered by then."""
-        return self.due < on and (self.delivered_on is None or self.delivered_on.start > on)
+        """Past due on ``on`` and not certainly delivered by then."""
+        return self.due < on and not self.delivered(on)
 
 
 @attrs.frozen
@@ -864,21 +870,13 @@ class FollowUp:
 
     @property
     def delivered(self) -> tuple[Obligation, ...]:
-        """Obligations delivered by the date."""
-        return tuple(
-            o
-            for o in self.obligations
-            if o.delivered_on is not None and o.delivered_on.start <= self.as_of
-        )
+        """Obligations certainly delivered by the date (:meth:`Obligation.delivered`)."""
+        return tuple(o for o in self.obligations if o.delivered(self.as_of))
 
     @property
     def overdue(self) -> tuple[Obligation, ...]:
-        """Obligations past their due date and not delivered by the date."""
-        return tuple(
-            o
-            for o in self.obligations
-            if o.due < self.as_of and (o.delivered_on is None or o.delivered_on.start > self.as_of)
-        )
+        """Obligations past their due date and not certainly delivered by the date."""
+        return tuple(o for o in self.obligations if o.overdue(self.as_of))
 
     @property
     def upcoming(self) -> tuple[Obligation, ...]:
