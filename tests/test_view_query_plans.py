@@ -477,6 +477,75 @@ def test_after_a_rebuild_sqlite_finds_a_subject_s_rows_by_the_key(
         reader.close()
 
 
+class Analyzing(SQLAlchemyBackend):
+    """A backend that counts its ``analyze`` calls, by projection."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.analyzed: list[str] = []
+
+    def analyze(self, projection: Any) -> None:
+        super().analyze(projection)
+        self.analyzed.append(projection.name)
+
+
+def _statistics(backend: SQLAlchemyBackend) -> set[str]:
+    """The views' tables the database has statistics of."""
+    with backend.engine.connect() as conn:
+        if backend.engine.dialect.name == "sqlite":
+            listed = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).fetchall()
+            if not listed:
+                return set()
+            found = conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")
+        else:
+            found = conn.execute(
+                sa.text("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = :schema"),
+                {"schema": backend.metadata.schema},
+            )
+        return {str(name) for (name,) in found}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_views_a_runner_builds_from_the_first_fact_get_statistics(
+    kind: str, tmp_path: Path
+) -> None:
+    """As after a rebuild: the command line builds views with its first run_once, and
+    SQLite without statistics may read a subject's trail of a body by the body's index.
+    Only the call that builds them gathers statistics; a view another runner had built
+    is left as it is."""
+    if kind == "postgres":
+        pg.require()
+        url = pg.create_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'views.db'}"
+    store = Saftale.open(":memory:", recorded_by="test", clock=Clock())
+    assert not store.import_history(EXAMPLES / "history.jsonl").refusals
+    backend = Analyzing(url)
+    try:
+        runner = Runner(store, backend, ALL_VIEWS())
+        assert runner.run_once() > 0
+        assert sorted(backend.analyzed) == sorted(p.name for p in ALL_VIEWS())
+        assert {f"v_{t}" for t in TABLES} - {"v_focus_indicator"} <= _statistics(backend)
+        assert not store.import_history(EXAMPLES / "development-tasks.jsonl").refusals
+        assert runner.run_once() > 0
+        assert runner.run_once() == 0
+        assert len(backend.analyzed) == len(ALL_VIEWS()), "only the first build analyzes"
+        # another runner on views already built gathers nothing
+        again = Analyzing(url)
+        try:
+            Runner(store, again, ALL_VIEWS()).run_once()
+            assert again.analyzed == []
+        finally:
+            again.close()
+    finally:
+        backend.close()
+        store.close()
+        if kind == "postgres":
+            pg.drop_database(url)
+
+
 def test_a_rebuild_on_postgresql_leaves_statistics() -> None:
     """PostgreSQL gathers statistics in the background, in time; a rebuild gathers
     those of the views' tables at once."""

@@ -192,22 +192,39 @@ class Runner:
         than the view be taken back to its own version.  A view another runner reset
         to the same version stands at position 0 and is built again from there.
 
+        A view the first call builds from its first fact (new, or reset by
+        :meth:`start`) then has its database's statistics gathered, as after
+        :meth:`rebuild`, with a backend that has ``analyze``.
+
         After a call that failed (a write refused, the views' database gone or
         changed), the next call ensures the views again before it looks: it raises
         :class:`~saftale_projections.VersionChanged` again for a view of another
         version, and makes tables that went missing."""
-        if not self._started:
+        starting = not self._started
+        if starting:
             self.start()
         elif self._unsure:
             for projection in self.projections:
                 if self.backend.ensure(projection):
                     raise version_changed(projection, None)
             self._unsure = False
+        analyze = getattr(self.backend, "analyze", None)
+        new = (
+            [p for p in self.projections if self.backend.position(p.name) == 0]
+            if analyze is not None and starting
+            else []
+        )
         try:
-            return self._catch_up(progress)
+            applied = self._catch_up(progress)
         except Exception:
             self._unsure = True
             raise
+        if analyze is not None and not self._stopping.is_set():
+            # a view built from its first fact here has statistics, as after a rebuild
+            for projection in new:
+                if self.backend.position(projection.name) > 0:
+                    analyze(projection)
+        return applied
 
     def _catch_up(
         self, progress: Progress | None, *, overlap: bool = False, until: int | None = None
