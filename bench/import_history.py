@@ -173,6 +173,15 @@ def main() -> int:
             f"at 0.8 of the baseline the whole import may take {budget:.2f} s; the three "
             f"floors alone take {floors:.2f} s ({floors / budget:.0%} of it), before any rule"
         )
+        n = len(records)
+        spent = n / rate
+        print(
+            f"per fact: the import took {spent / n * 1e6:.1f} µs in one process, of which the "
+            f"floors {floors / n * 1e6:.1f} and checking the rules the rest, "
+            f"{(spent - floors) / n * 1e6:.1f}; shared out over two cores with nothing lost "
+            f"to passing facts between them, 0.8 of the baseline allows "
+            f"{2 * budget / n * 1e6:.1f} µs of processor time for all of it"
+        )
         print(
             f"ratio import/baseline: {rate / base:.2f} (target 0.8); peak traced memory: "
             + ", ".join(f"{label} {peak / 2**20:.1f} MiB" for label, peak in peaks.items())
