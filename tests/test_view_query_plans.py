@@ -37,6 +37,7 @@ from saftale_projections import ALL_VIEWS, Runner, SQLAlchemyBackend, Views
 from saftale_projections.backends.sqlalchemy import index_name
 from saftale_projections.parallel import rebuild_in_processes
 from saftale_projections.protocol import Index, Table
+from saftale_projections.runner import ANALYZE_FROM
 from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.deadlines import DEADLINES
 from saftale_projections.views.subjects import (
@@ -513,8 +514,8 @@ def test_views_a_runner_builds_from_the_first_fact_get_statistics(
 ) -> None:
     """As after a rebuild: the command line builds views with its first run_once, and
     SQLite without statistics may read a subject's trail of a body by the body's index.
-    Only the call that builds them gathers statistics; a view another runner had built
-    is left as it is."""
+    Only the call that builds them gathers statistics, and only once the views hold
+    ``analyze_from`` facts; a view another runner had built is left as it is."""
     if kind == "postgres":
         pg.require()
         url = pg.create_database()
@@ -524,7 +525,15 @@ def test_views_a_runner_builds_from_the_first_fact_get_statistics(
     assert not store.import_history(EXAMPLES / "history.jsonl").refusals
     backend = Analyzing(url)
     try:
+        small = store.position()
+        assert small < ANALYZE_FROM
+        few = Runner(store, backend, ALL_VIEWS())
+        assert few.run_once() > 0
+        assert backend.analyzed == [], "too few facts to tell"
+        for projection in ALL_VIEWS():
+            backend.reset(projection)
         runner = Runner(store, backend, ALL_VIEWS())
+        runner.analyze_from = small
         assert runner.run_once() > 0
         assert sorted(backend.analyzed) == sorted(p.name for p in ALL_VIEWS())
         assert {f"v_{t}" for t in TABLES} - {"v_focus_indicator"} <= _statistics(backend)

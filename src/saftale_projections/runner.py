@@ -55,7 +55,7 @@ from saftale_projections.protocol import (
     version_changed,
 )
 
-__all__ = ["Progress", "Runner", "ViewsBehind"]
+__all__ = ["ANALYZE_FROM", "Progress", "Runner", "ViewsBehind"]
 
 Progress = Callable[[str, int, int], None]
 """``progress(projection, position, last)``, called after each batch."""
@@ -78,6 +78,14 @@ class _Write:
     future: Future[None]
     group: tuple[Projection, ...]
     batch: Batch
+
+
+ANALYZE_FROM = 1_000
+"""How many facts (store positions) views built by a runner's first look must hold for
+their statistics to be gathered then.  Statistics of a few facts' rows can mislead
+more than none (a body may have fewer rows than a subject there, and its index be
+taken for a subject's trail), and they stay until the next rebuild; below this, the
+database's own estimates serve, as before."""
 
 
 class Runner:
@@ -112,6 +120,10 @@ class Runner:
         starts or stops following the store."""
         self._following = False
         """True while :meth:`run_forever` runs."""
+        self.analyze_from = ANALYZE_FROM
+        """The first :meth:`run_once` gathers statistics of the views it builds from their
+        first fact when they then stand at this store position or later (see
+        :data:`ANALYZE_FROM`)."""
         self.resets: dict[str, str] = {}
         """The views the last :meth:`start` reset (to build them again), and why."""
         store_link = getattr(store, "link", None)
@@ -194,7 +206,8 @@ class Runner:
 
         A view the first call builds from its first fact (new, or reset by
         :meth:`start`) then has its database's statistics gathered, as after
-        :meth:`rebuild`, with a backend that has ``analyze``.
+        :meth:`rebuild`, with a backend that has ``analyze``, once it holds enough
+        facts to tell (:attr:`analyze_from`).
 
         After a call that failed (a write refused, the views' database gone or
         changed), the next call ensures the views again before it looks: it raises
@@ -222,7 +235,7 @@ class Runner:
         if analyze is not None and not self._stopping.is_set():
             # a view built from its first fact here has statistics, as after a rebuild
             for projection in new:
-                if self.backend.position(projection.name) > 0:
+                if self.backend.position(projection.name) >= self.analyze_from:
                     analyze(projection)
         return applied
 
