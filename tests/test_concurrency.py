@@ -38,6 +38,7 @@ from saftale_core import (
     StoreError,
     StoreMissing,
 )
+from saftale_core.store import parse_url, remove_empty_store
 from tests import pg
 from tests.conftest import new_store
 from tests.support import Clock, agreement_path, until
@@ -628,3 +629,67 @@ def test_a_postgres_database_without_a_store_is_not_given_one(tmp_path: Path) ->
             assert app.position() == 0
     finally:
         cleanup()
+
+
+# -- removing a store an import made and recorded nothing in -------------------------------
+
+_HOLDER = """
+import sys
+from saftale_core import Saftale
+with Saftale.open(sys.argv[1], recorded_by="holder") as app:
+    app.position()
+    print("open", flush=True)
+    sys.stdin.readline()  # until the test says so
+    app.record(__import__("tests.support").support.agreement_path("late")[0])
+"""
+
+
+def test_an_empty_store_no_one_has_open_is_removed(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    url = f"sqlite:///{path}"
+    Saftale.open(url).close()
+    assert path.is_file() and (tmp_path / "new.db.open-lock").is_file()
+    assert remove_empty_store(parse_url(url))
+    assert list(tmp_path.iterdir()) == []
+    assert not remove_empty_store(parse_url(url)), "nothing there to remove"
+
+
+def test_a_store_with_facts_is_never_removed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Saftale.open(url) as app:
+        app.record(agreement_path("a")[0])
+    assert not remove_empty_store(parse_url(url))
+    with Saftale.open(url, create=False) as app:  # still a store, in WAL mode again
+        assert app.records("a")
+        app.record(agreement_path("b")[0])
+        assert app.verify().ok
+
+
+def test_an_empty_store_another_process_has_open_is_left_to_it(tmp_path: Path) -> None:
+    """Two imports into one new store at once: the one refused must not remove the
+    store the other is about to record in (its write would go to a removed file)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    root = Path(__file__).resolve().parents[1]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, url],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        assert not remove_empty_store(parse_url(url)), "removed under an open store"
+        with Saftale.open(url) as mine:  # and in this process, the same
+            mine.position()
+            assert not remove_empty_store(parse_url(url))
+        assert holder.communicate("go\n", timeout=60)[0] == ""
+        assert holder.returncode == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    with Saftale.open(url, create=False) as app:
+        assert [s for s, _ in app.subjects()] == ["late"]

@@ -44,10 +44,10 @@ __all__ = [
     "Ledger",
     "StoreURL",
     "default_url",
-    "files_of",
     "hide_password",
     "open_event_store",
     "parse_url",
+    "remove_empty_store",
 ]
 
 ENV_VAR = "SAFTALE_DB"
@@ -282,19 +282,69 @@ def _open_sqlite(store: StoreURL) -> EventStoreApp:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def files_of(store: StoreURL) -> tuple[Path, ...]:
-    """The files of a store in an SQLite file: the database first, then those SQLite
-    and the store's openers keep beside it (``-wal``, ``-shm``, ``-journal``, the lock
-    file of :func:`open_event_store`), whether they are there or not; ``()`` for a store
-    that is not an SQLite file (PostgreSQL, in memory, a ``file:`` URI)."""
+def remove_empty_store(store: StoreURL) -> bool:
+    """Remove a store in an SQLite file that holds no fact and that no one has open: the
+    file and those SQLite and openers keep beside it.  ``True`` if it was removed.
+
+    For a command that made a store and then recorded nothing in it (``saftale
+    import`` refused).  Openers take turns on the store's lock file (see
+    :func:`open_event_store`), so none opens it meanwhile; one that has it open already
+    (an import checking its file, say) holds a lock SQLite keeps for every connection
+    to a database in WAL mode, which leaving WAL mode needs: the file is then left as
+    it is.  Close the store's own :class:`~saftale_core.Saftale` first.  A store that
+    is not an SQLite file (PostgreSQL, in memory) is never removed.
+    """
     path = store.env.get("SQLITE_DBNAME", "")
     if store.kind != "sqlite" or path == ":memory:" or path.startswith("file:"):
-        return ()
+        return False
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no turns, so leave it be
+        return False
     file = Path(path)
-    return (file, *(file.with_name(file.name + end) for end in _BESIDE))
+    if not file.is_file():
+        return False
+    try:
+        handle = open(path + _OPEN_LOCK, "ab")  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            if not _unused_and_empty(file):
+                return False
+            for end in ("", "-wal", "-shm", "-journal", _OPEN_LOCK):
+                Path(path + end).unlink(missing_ok=True)
+            return True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-_BESIDE = ("-wal", "-shm", "-journal", ".open-lock")
+def _unused_and_empty(file: Path) -> bool:
+    """No connection but this one has the SQLite store ``file`` open, and it holds no
+    fact; it is then left in rollback-journal mode, to be removed."""
+    try:
+        conn = sqlite3.connect(file, isolation_level=None, timeout=0)
+    except sqlite3.Error:
+        return False
+    try:
+        try:
+            # leaving WAL mode takes every other connection's being closed
+            mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()
+        except sqlite3.OperationalError:
+            return False  # "database is locked": in use
+        if mode is None or str(mode[0]).lower() != "delete":
+            return False
+        try:
+            count = conn.execute(f"SELECT count(*) FROM {_SQLITE_EVENTS}").fetchone()[0]
+        except sqlite3.Error:
+            count = None
+        if count != 0:
+            conn.execute("PRAGMA journal_mode=WAL")  # as it was: not ours to remove
+            return False
+        return True
+    finally:
+        conn.close()
 
 
 def _sqlite_store_exists(store: StoreURL) -> None:
@@ -344,7 +394,7 @@ def _hex(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
-_OPEN_LOCK = _BESIDE[-1]
+_OPEN_LOCK = ".open-lock"
 """Beside an SQLite store: openers take turns on it (never the database file itself)."""
 
 

@@ -36,7 +36,13 @@ from saftale_core.facts import Recorded
 from saftale_core.history import LineReport
 from saftale_core.registry import Registry
 from saftale_core.serialization import fact_to_dict
-from saftale_core.store import DEFAULT_URL, default_url, files_of, parse_url
+from saftale_core.store import (
+    DEFAULT_URL,
+    StoreURL,
+    default_url,
+    parse_url,
+    remove_empty_store,
+)
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
 from saftale_projections.queries import (
@@ -284,7 +290,7 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
         progress.interrupt()
         out.write(text)
 
-    made = () if dry_run else _new_sqlite_file(settings)
+    made = None if dry_run else _new_sqlite_store(settings)
     with _store(settings, create=not dry_run, missing_is_empty=dry_run) as app:
         result = None
         try:
@@ -294,7 +300,7 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
         finally:
             progress.close()
             out.flush()
-            if made and (result is None or not result.ok):
+            if made is not None and (result is None or not result.ok):
                 _forget(app, made)
     if not result.ok:
         for name, found in zip(shown, result.sources, strict=True):
@@ -321,27 +327,23 @@ def import_(settings: Settings, files: Sequence[str], dry_run: bool, quiet: bool
             )
 
 
-def _forget(app: Saftale, files: Sequence[Path]) -> None:
-    """Remove the SQLite store ``files`` an import made, when it holds nothing (the
-    import was refused or stopped): a refused import leaves no empty store behind."""
-    try:
-        empty = app.position() == 0
-    except SaftaleError:
-        return  # leave what cannot be looked at as it is
-    if empty:
-        app.close()
-        for file in files:
-            file.unlink(missing_ok=True)
+def _forget(app: Saftale, store: StoreURL) -> None:
+    """Remove the SQLite store an import made, when it holds nothing (the import was
+    refused or stopped) and no one else has it open meanwhile."""
+    app.close()
+    remove_empty_store(store)
 
 
-def _new_sqlite_file(settings: Settings) -> tuple[Path, ...]:
-    """The files of the SQLite store an import would make, when there is none yet (else
-    ``()``): the store file first, then those kept beside it."""
+def _new_sqlite_store(settings: Settings) -> StoreURL | None:
+    """The SQLite store an import would make, when its file is not there yet."""
     try:
-        files = files_of(parse_url(settings.db or default_url()))
+        store = parse_url(settings.db or default_url())
     except SaftaleError:
-        return ()  # opening the store reports it
-    return files if files and not files[0].exists() else ()
+        return None  # opening the store reports it
+    path = store.env.get("SQLITE_DBNAME", "")
+    if store.kind != "sqlite" or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else store
 
 
 @main.command()
