@@ -1313,6 +1313,22 @@ def test_show_decisions_since_and_until(
     ).json()
     assert some == [d for d in every if "2019-06-01" <= d["on"] <= "2020-12-31"]
     assert 0 < len(some) < len(every)
+    # a period of one day is a period (one that ends before it begins is a usage error)
+    day = next(d["on"] for d in every if len(d["on"]) == 10 and not d["on"].endswith("-01"))
+    one = saftale(
+        "show",
+        "decisions",
+        "SSG",
+        "--since",
+        day,
+        "--until",
+        day,
+        "--format",
+        "json",
+        db=examples_store.db,
+        cwd=examples_store.cwd,
+    ).json()
+    assert one == [d for d in every if d["on"] == day] != []
 
 
 def test_audit_filters_and_links_corrections(examples_store: Store) -> None:
@@ -1461,6 +1477,14 @@ USAGE: dict[str, tuple[tuple[str, ...], str]] = {
     "unknown-command": (("frobnicate",), "frobnicate"),
     "unknown-subcommand": (("show", "nothing"), "nothing"),
     "bad-format": (("show", "subjects", "--format", "xml"), "xml"),
+    "audit-period-backwards": (
+        ("audit", "--since", "2020-01-01", "--until", "2019-12-31"),
+        "--since 2020-01-01 is after --until 2019-12-31",
+    ),
+    "decisions-period-backwards": (
+        ("show", "decisions", "SSG", "--since", "2020-01-02", "--until", "2020-01-01"),
+        "--since 2020-01-02 is after --until 2020-01-01",
+    ),
 }
 
 

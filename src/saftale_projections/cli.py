@@ -605,6 +605,7 @@ def show_decisions(
 ) -> None:
     """BODY's decision log: what it decided, when, on which subject, and whether each
     decision stands as recorded or was replaced by a correction (state, corrected_by)."""
+    _period(since, until)
     if as_of is not None:
         until = min(until, as_of) if until else as_of
     with _views(settings, known_on) as (app, views):
@@ -718,6 +719,7 @@ def audit(
     fmt: str,
 ) -> None:
     """Who decided what and when, who recorded it and when, with corrections linked."""
+    _period(since, until)
     with _views(settings, known_on) as (app, views):
         body = _body(app, body) if body else None
         party = _body(app, party) if party else None
@@ -728,6 +730,15 @@ def audit(
         )
         rows = (_audit_row(e, with_fact=fmt == "json") for e in entries)
         _emit(rows, fmt, of=AUDIT_COLUMNS, title=_title("Audit", None, known_on))
+
+
+def _period(since: dt.date | None, until: dt.date | None) -> None:
+    """Refuse a period that ends before it begins (it would answer with nothing)."""
+    if since is not None and until is not None and since > until:
+        raise click.UsageError(
+            f"--since {since.isoformat()} is after --until {until.isoformat()}: "
+            "no day is in that period"
+        )
 
 
 def _audit_row(e: AuditEntry, *, with_fact: bool) -> dict[str, Any]:
