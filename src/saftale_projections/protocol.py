@@ -54,6 +54,7 @@ import attrs
 from saftale_core import Recorded, SaftaleError
 
 __all__ = [
+    "BadCursor",
     "Batch",
     "Changes",
     "Column",
@@ -65,10 +66,16 @@ __all__ = [
     "Table",
     "VersionChanged",
     "ViewBackend",
+    "check_page",
 ]
 
 ColumnType = Literal["text", "int", "date", "bool"]
 Row = dict[str, Any]
+
+
+class BadCursor(SaftaleError, ValueError):
+    """An ``after`` cursor that no page of this question gave (another question's, or
+    the same question's with other ``kinds``)."""
 
 
 class StalePosition(SaftaleError):
@@ -388,7 +395,11 @@ class ViewBackend(Protocol):
         among them: the rows where the column is empty, as ``None`` alone does); an
         empty one selects no row.  An index whose first columns are filtered by
         equality or by such a set serves the select; rows are still given in the order
-        asked, which a set on an index's leading column may cost a sort."""
+        asked, which a set on an index's leading column may cost a sort.
+
+        A ``limit`` below 1 raises ``ValueError``, and an ``after`` without a value for
+        each column of the order :class:`BadCursor`, before anything is read
+        (:func:`check_page`)."""
 
     def close(self) -> None: ...
 
@@ -450,3 +461,21 @@ def any_of(value: Any) -> bool:
 def ordering(table: Table, order_by: Sequence[str]) -> tuple[str, ...]:
     """The columns a select orders by: ``order_by``, then the key (so the order is total)."""
     return (*order_by, *(k for k in table.key if k not in order_by))
+
+
+def check_page(
+    table: Table, order_by: Sequence[str], limit: int, after: tuple[Any, ...] | None
+) -> tuple[str, ...]:
+    """The columns a page of ``table`` is ordered by (:func:`ordering`), once ``limit``
+    and ``after`` are known to fit: a ``limit`` of at least 1 (else ``ValueError``), and
+    a cursor with a value for each of those columns (else :class:`BadCursor`).  For a
+    backend's :meth:`~ViewBackend.select`, before it reads anything."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
+    order = ordering(table, order_by)
+    if after is not None and (not isinstance(after, tuple) or len(after) != len(order)):
+        raise BadCursor(
+            f"this cursor was not given by a page of this question: a page of "
+            f"{table.name} ordered by {', '.join(order)} gives {len(order)} values"
+        )
+    return order

@@ -16,9 +16,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from saftale_core import SaftaleError
 from saftale_core.authority import Authority
-from saftale_projections.protocol import Page, Row, Table, ViewBackend, ordering
+from saftale_projections.protocol import BadCursor, Page, Row, Table, ViewBackend, ordering
 from saftale_projections.views.audit import AUDIT, AUDIT_PARTIES, DECISIONS
 from saftale_projections.views.deadlines import DEADLINES
 from saftale_projections.views.subjects import (
@@ -44,11 +43,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class BadCursor(SaftaleError, ValueError):
-    """An ``after`` cursor that no page of this question gave (another question's, or
-    the same question's with other ``kinds``)."""
 
 
 @attrs.frozen

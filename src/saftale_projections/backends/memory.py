@@ -18,7 +18,7 @@ from saftale_projections.protocol import (
     Table,
     any_of,
     apply_plan,
-    ordering,
+    check_page,
     version_changed,
 )
 
@@ -119,6 +119,7 @@ class MemoryBackend:
         limit: int = 100,
         after: tuple[Any, ...] | None = None,
     ) -> Page:
+        order = check_page(table, order_by, limit, after)
         with self._lock:
             rows = list(self._tables.get(table.name, {}).values())
         tests = [(c, frozenset(v) if any_of(v) else None, v) for c, v in (where or {}).items()]
@@ -143,7 +144,6 @@ class MemoryBackend:
                 out = [r for r in out if r[date_column] is not None and r[date_column] >= since]
             if until is not None:
                 out = [r for r in out if r[date_column] is not None and r[date_column] <= until]
-        order = ordering(table, order_by)
 
         def key(r: Row) -> tuple[Any, ...]:
             return tuple(_sortable(r[c]) for c in order)

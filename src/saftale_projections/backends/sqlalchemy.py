@@ -46,8 +46,8 @@ from saftale_projections.protocol import (
     StalePosition,
     Table,
     any_of,
+    check_page,
     complete_row,
-    ordering,
     version_changed,
 )
 
@@ -590,6 +590,7 @@ class SQLAlchemyBackend:
         limit: int = 100,
         after: tuple[Any, ...] | None = None,
     ) -> Page:
+        order = check_page(table, order_by, limit, after)
         t = self._table(table)
         query = sa.select(t)
         for column, value in (where or {}).items():
@@ -606,7 +607,6 @@ class SQLAlchemyBackend:
                 query = query.where(t.c[date_column] >= since)
             if until is not None:
                 query = query.where(t.c[date_column] <= until)
-        order = ordering(table, order_by)
         nullable = {c.name for c in table.all_columns if c.nullable and c.name not in table.key}
         if after is not None:
             query = query.where(_after(t, order, after, where or {}, nullable))

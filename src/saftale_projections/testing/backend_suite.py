@@ -38,6 +38,7 @@ import pytest
 
 from saftale_core import SaftaleError
 from saftale_projections.protocol import (
+    BadCursor,
     Batch,
     Changes,
     Column,
@@ -752,6 +753,28 @@ class BackendSuite:
             views, THINGS, order_by=("day", "owner", "id"), since=D(2020, 1, 1), date_column="day"
         )
         assert ids(rows) == [1, 2, 5, 4]
+
+    def test_a_page_of_no_rows_is_refused(self, views: ViewBackend) -> None:
+        views.write(PROJECTION, puts(THINGS, thing(1), thing(2)), 1)
+        for limit in (0, -1):
+            with pytest.raises(ValueError, match="limit must be a whole number of at least 1"):
+                views.select(THINGS, limit=limit)
+        assert len(views.select(THINGS, limit=1).rows) == 1
+
+    def test_a_cursor_of_another_order_is_refused(self, views: ViewBackend) -> None:
+        """A cursor holds a value for each column of its page's order (then the key):
+        one of another order cannot say where that page ended."""
+        views.write(PROJECTION, puts(THINGS, *(thing(i, owner=f"o{i}") for i in (1, 2, 3))), 1)
+        first = views.select(THINGS, order_by=("owner",), limit=1)
+        assert first.next is not None and len(first.next) == 2
+        with pytest.raises(BadCursor, match="not given by a page of this question"):
+            views.select(THINGS, after=first.next)  # ordered by the key alone: one value
+        with pytest.raises(BadCursor):
+            views.select(THINGS, order_by=("owner",), after=first.next[:1])
+        with pytest.raises(ValueError, match="not given by a page"):  # a BadCursor is one
+            views.select(THINGS, order_by=("owner",), after=cast(Any, list(first.next)))
+        after = views.select(THINGS, order_by=("owner",), after=first.next)
+        assert ids(after.rows) == [2, 3]
 
     @pytest.mark.parametrize("limit", [1, 2, 3, 5, 6, 7, 100])
     def test_keyset_pages_return_every_row_once(self, views: ViewBackend, limit: int) -> None:
