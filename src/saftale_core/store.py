@@ -48,6 +48,7 @@ __all__ = [
     "open_event_store",
     "parse_url",
     "remove_empty_store",
+    "sqlite_file",
 ]
 
 ENV_VAR = "SAFTALE_DB"
@@ -259,10 +260,20 @@ def open_event_store(store: StoreURL, *, create: bool = True) -> EventStoreApp:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
+def sqlite_file(store: StoreURL) -> Path | None:
+    """The file of a store kept in an SQLite file; ``None`` for any other store
+    (PostgreSQL, in memory, an SQLite ``file:`` URI, which SQLite resolves itself)."""
+    path = store.env.get("SQLITE_DBNAME", "")
+    if store.kind != "sqlite" or path == ":memory:" or path.startswith("file:"):
+        return None
+    return Path(path)
+
+
 def _open_sqlite(store: StoreURL) -> EventStoreApp:
-    path = store.env["SQLITE_DBNAME"]
-    if path == ":memory:" or path.startswith("file:"):
+    file = sqlite_file(store)
+    if file is None:
         return EventStoreApp(store)
+    path = str(file)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no turns, as eventsourcing does it
@@ -294,16 +305,16 @@ def remove_empty_store(store: StoreURL) -> bool:
     it is.  Close the store's own :class:`~saftale_core.Saftale` first.  A store that
     is not an SQLite file (PostgreSQL, in memory) is never removed.
     """
-    path = store.env.get("SQLITE_DBNAME", "")
-    if store.kind != "sqlite" or path == ":memory:" or path.startswith("file:"):
+    file = sqlite_file(store)
+    if file is None:
         return False
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no turns, so leave it be
         return False
-    file = Path(path)
     if not file.is_file():
         return False
+    path = str(file)
     try:
         handle = open(path + _OPEN_LOCK, "ab")  # noqa: SIM115 - closed below
     except OSError:
@@ -353,10 +364,10 @@ def _sqlite_store_exists(store: StoreURL) -> None:
     The check opens the file read-only through SQLite itself (never with ``open``: see
     :func:`_open_sqlite`), so that it creates nothing.
     """
-    path = store.env["SQLITE_DBNAME"]
-    if path == ":memory:" or path.startswith("file:"):
+    file = sqlite_file(store)
+    if file is None:
         return
-    file = Path(path)
+    path = str(file)
     if not file.exists():
         raise StoreMissing(
             f"{store.display}: no store there (no such file); `saftale import` creates one"

@@ -42,6 +42,7 @@ from saftale_core.store import (
     default_url,
     parse_url,
     remove_empty_store,
+    sqlite_file,
 )
 from saftale_projections.backends import MemoryBackend, open_backend
 from saftale_projections.protocol import ViewBackend
@@ -340,10 +341,8 @@ def _new_sqlite_store(settings: Settings) -> StoreURL | None:
         store = parse_url(settings.db or default_url())
     except SaftaleError:
         return None  # opening the store reports it
-    path = store.env.get("SQLITE_DBNAME", "")
-    if store.kind != "sqlite" or path == ":memory:" or path.startswith("file:"):
-        return None
-    return None if Path(path).exists() else store
+    file = sqlite_file(store)
+    return None if file is None or file.exists() else store
 
 
 @main.command()
